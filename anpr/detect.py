@@ -1,0 +1,119 @@
+"""Classical plate finding in scene photos (no trained detector; OpenCV 5 has no cascades).
+
+Plates are bright, high-contrast rectangles of a known aspect ratio, full of vertical
+strokes. Candidates come from two cheap maps (vertical-edge density after a closing,
+and bright low-saturation/yellow/green regions), are filtered by size and aspect, and
+scored by edge density and contrast. Best first.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+Box = tuple[int, int, int, int]
+
+
+def crop_box(image: np.ndarray, box: Box, *, margin: float = 0.08) -> np.ndarray:
+    """Crop a box with a small margin, the way the OCR model was trained to see plates."""
+    x, y, w, h = box
+    mx, my = int(w * margin), int(h * margin)
+    H, W = image.shape[:2]
+    x0, y0 = max(0, x - mx), max(0, y - my)
+    x1, y1 = min(W, x + w + mx), min(H, y + h + my)
+    return image[y0:y1, x0:x1]
+
+
+def _work_scale(image: np.ndarray, target: int = 640) -> float:
+    return min(1.0, target / max(image.shape[:2]))
+
+
+def _candidates(gray: np.ndarray, hsv: np.ndarray) -> list[Box]:
+    h, w = gray.shape
+    boxes: list[Box] = []
+    # 1. vertical strokes of characters, closed horizontally into text blobs
+    sobel = cv2.Sobel(gray, cv2.CV_16S, 1, 0, ksize=3)
+    sobel = cv2.convertScaleAbs(sobel)
+    _, edges = cv2.threshold(sobel, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    kx = max(9, w // 45)
+    for kernel_size in ((kx, 3), (kx, max(5, h // 60))):
+        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, kernel_size)
+        closed = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, kernel)
+        closed = cv2.morphologyEx(closed, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        contours, _ = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        boxes += [cv2.boundingRect(c) for c in contours]
+    # 2. plate-coloured regions: white / yellow / green backgrounds
+    s, v = hsv[:, :, 1], hsv[:, :, 2]
+    hue = hsv[:, :, 0]
+    white = (s < 60) & (v > 150)
+    yellow = (hue > 15) & (hue < 40) & (s > 80) & (v > 120)
+    green = (hue > 40) & (hue < 90) & (s > 70) & (v > 60)
+    for mask in (white, yellow, green):
+        m = mask.astype(np.uint8) * 255
+        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((5, 9), np.uint8))
+        contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        boxes += [cv2.boundingRect(c) for c in contours]
+    return boxes
+
+
+def _score(gray: np.ndarray, edges: np.ndarray, box: Box) -> float:
+    x, y, w, h = box
+    roi = gray[y : y + h, x : x + w]
+    if roi.size == 0:
+        return 0.0
+    edge_density = float(edges[y : y + h, x : x + w].mean()) / 255.0
+    contrast = float(roi.std()) / 64.0
+    # transitions along the middle row: characters give many dark/bright alternations
+    row = roi[h // 2]
+    _, binar = cv2.threshold(row.reshape(1, -1), 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    transitions = int(np.abs(np.diff(binar.ravel().astype(np.int16))).sum())
+    trans_score = min(transitions, 24) / 24.0
+    aspect = w / h
+    aspect_score = 1.0 - min(abs(aspect - 2.8), 2.5) / 2.5 * 0.5
+    return (edge_density * 1.5 + min(contrast, 1.0) + trans_score * 1.5) * aspect_score
+
+
+def _iou(a: Box, b: Box) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = ix * iy
+    return inter / float(aw * ah + bw * bh - inter + 1e-9)
+
+
+def find_plates(image: np.ndarray, *, max_plates: int = 3) -> list[Box]:
+    """Candidate plate boxes (x, y, w, h) in image coordinates, best first."""
+    if image is None or image.size == 0:
+        return []
+    scale = _work_scale(image)
+    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
+    if small.ndim == 2:
+        small = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
+    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+    h, w = gray.shape
+    edges = cv2.Canny(gray, 60, 180)
+
+    scored: list[tuple[float, Box]] = []
+    for box in _candidates(gray, hsv):
+        bx, by, bw, bh = box
+        if bw < 24 or bh < 10 or bw > w * 0.6 or bh > h * 0.4:
+            continue
+        aspect = bw / bh
+        if not 1.4 <= aspect <= 6.0:
+            continue
+        scored.append((_score(gray, edges, box), box))
+    scored.sort(key=lambda t: t[0], reverse=True)
+
+    picked: list[Box] = []
+    for _, box in scored:
+        if all(_iou(box, other) < 0.3 for other in picked):
+            picked.append(box)
+        if len(picked) == max_plates:
+            break
+    inv = 1.0 / scale
+    return [
+        (int(x * inv), int(y * inv), int(round(bw * inv)), int(round(bh * inv)))
+        for x, y, bw, bh in picked
+    ]

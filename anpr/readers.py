@@ -1,0 +1,217 @@
+"""Plate readers: turn plate crops (or scene photos) into plate text.
+
+The reader is chosen like Django's EMAIL_BACKEND: `settings.ANPR_READER` is a dotted
+path to a class implementing `PlateReader`; the default reads with fast-plate-ocr on
+the model the project trains and commits in `anpr/models/`. `settings.ANPR_OCR_MODEL`
+selects another model: a local `.onnx` path (its plate config yaml next to it) or a
+fast-plate-ocr hub model name (only when already in the local cache, or when
+`settings.ANPR_OCR_ALLOW_DOWNLOAD` is true: a deployment must never depend on it).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+DEFAULT_MODEL = MODELS_DIR / "pk_plate_ocr.onnx"
+DEFAULT_READER = "anpr.readers.FastPlateOcrReader"
+
+
+@dataclass(frozen=True)
+class PlateReading:
+    text: str  # raw model text, letters+digits, no pad chars ("" when nothing)
+    char_confidences: tuple[float, ...]
+    confidence: float  # min of the char confidences (0.0 when nothing was read)
+    key: str | None  # registry key through vehicles.plates, None if not a valid plate
+    display: str | None  # e.g. "LEA-12-2545"
+    model_version: str
+    box: tuple[int, int, int, int] | None = None  # x, y, w, h in the scene image
+
+
+class PlateReader(Protocol):
+    model_version: str
+
+    def read_crops(self, crops: Sequence[np.ndarray]) -> list[PlateReading]: ...
+
+
+def _setting(name: str, default: Any) -> Any:
+    # Usable from plain scripts (bench, training) where Django is not configured.
+    try:
+        from django.conf import settings
+
+        return getattr(settings, name, default)
+    except Exception:  # ImproperlyConfigured, or Django missing
+        return default
+
+
+def plate_reading(
+    text: str, char_confidences: Sequence[float], *, model_version: str, box=None
+) -> PlateReading:
+    """Build a PlateReading, normalizing the text through the registry's plate rules."""
+    text = "".join(ch for ch in text.upper() if ch.isalnum())
+    confs = tuple(round(float(c), 4) for c in char_confidences)
+    key = display = None
+    if text:
+        try:
+            from vehicles.plates import PlateFormatError, plate_normalize
+        except ImportError:  # plate rules not installed yet: keep the raw text only
+            pass
+        else:
+            try:
+                normalized = plate_normalize(text)
+            except PlateFormatError:
+                pass
+            else:
+                key, display = normalized.key, normalized.display
+    return PlateReading(
+        text=text,
+        char_confidences=confs,
+        confidence=min(confs) if confs and text else 0.0,
+        key=key,
+        display=display,
+        model_version=model_version,
+        box=box,
+    )
+
+
+def _file_version(path: Path) -> str:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    return f"{path.stem}@{digest}"
+
+
+def resolve_model(model: str | os.PathLike | None) -> tuple[Path, Path]:
+    """Return (onnx path, plate config path) for a model setting; never downloads by itself."""
+    if model is None:
+        model = DEFAULT_MODEL
+    path = Path(model)
+    if path.suffix == ".onnx":
+        if not path.is_absolute():
+            path = Path(__file__).resolve().parent.parent / path
+        for config in (
+            path.with_name(path.stem + "_plate_config.yaml"),
+            path.with_name(path.stem + "_config.yaml"),
+            path.with_name("plate_config.yaml"),
+        ):
+            if config.exists():
+                break
+        if not path.exists() or not config.exists():
+            raise FileNotFoundError(f"plate OCR model or its plate config is missing: {path}")
+        return path, config
+
+    from fast_plate_ocr.inference import hub
+
+    name = str(model)
+    if name not in hub.AVAILABLE_ONNX_MODELS:
+        raise ValueError(f"ANPR_OCR_MODEL {name!r} is neither an .onnx path nor a hub model")
+    onnx_url, config_url = hub.AVAILABLE_ONNX_MODELS[name]  # type: ignore[index]
+    cache = hub.MODEL_CACHE_DIR / name
+    onnx_path, config_path = cache / onnx_url.split("/")[-1], cache / config_url.split("/")[-1]
+    if not (onnx_path.exists() and config_path.exists()):
+        if not _setting("ANPR_OCR_ALLOW_DOWNLOAD", False):
+            raise FileNotFoundError(
+                f"hub model {name!r} is not in {cache} and ANPR_OCR_ALLOW_DOWNLOAD is off"
+            )
+        onnx_path, config_path = hub.download_model(model_name=name)  # type: ignore[arg-type]
+    return Path(onnx_path), Path(config_path)
+
+
+class FastPlateOcrReader:
+    """Reads plate crops with fast-plate-ocr's LicensePlateRecognizer (ONNX Runtime, CPU)."""
+
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        *,
+        intra_op_threads: int | None = None,
+    ) -> None:
+        import onnxruntime as ort
+        from fast_plate_ocr import LicensePlateRecognizer
+
+        onnx_path, config_path = resolve_model(
+            model if model is not None else _setting("ANPR_OCR_MODEL", None)
+        )
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = intra_op_threads or _setting(
+            "ANPR_OCR_THREADS", min(os.cpu_count() or 1, 4)
+        )
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._recognizer = LicensePlateRecognizer(
+            onnx_model_path=onnx_path,
+            plate_config_path=config_path,
+            device="cpu",
+            sess_options=options,
+        )
+        self.config = self._recognizer.config
+        self.model_version = _file_version(onnx_path)
+
+    def prepare(self, crop: np.ndarray) -> np.ndarray:
+        """BGR/gray crop of any size -> model input (H, W, C) uint8."""
+        cfg = self.config
+        if crop.ndim == 2:
+            image = crop if cfg.image_color_mode == "grayscale" else cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB)
+        elif cfg.image_color_mode == "grayscale":
+            image = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+        else:
+            image = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
+        image = cv2.resize(image, (cfg.img_width, cfg.img_height), interpolation=cv2.INTER_LINEAR)
+        if image.ndim == 2:
+            image = image[:, :, None]
+        return image
+
+    def read_crops(self, crops: Sequence[np.ndarray]) -> list[PlateReading]:
+        if len(crops) == 0:
+            return []
+        batch = np.stack([self.prepare(c) for c in crops])
+        predictions = self._recognizer.run(batch, return_confidence=True)
+        readings = []
+        for pred in predictions:
+            text = pred.plate.replace(self.config.pad_char, "")
+            probs = pred.char_probs if pred.char_probs is not None else np.zeros(0)
+            readings.append(
+                plate_reading(text, list(probs[: len(text)]), model_version=self.model_version)
+            )
+        return readings
+
+
+def _import_string(dotted: str) -> Any:
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+@functools.cache
+def _reader_for(dotted: str) -> PlateReader:
+    return _import_string(dotted)()
+
+
+def get_plate_reader() -> PlateReader:
+    """The configured reader, built once per process (loading a model costs ~100 ms)."""
+    return _reader_for(_setting("ANPR_READER", DEFAULT_READER))
+
+
+def read_scene(image: np.ndarray, *, reader: PlateReader | None = None) -> list[PlateReading]:
+    """Find plates in a scene photo and read them; [] means no plate was found."""
+    from anpr.detect import crop_box, find_plates
+
+    boxes = find_plates(image)
+    if not boxes:
+        return []
+    reader = reader or get_plate_reader()
+    readings = reader.read_crops([crop_box(image, box) for box in boxes])
+    found = [
+        PlateReading(**{**r.__dict__, "box": tuple(int(v) for v in box)})
+        for r, box in zip(readings, boxes, strict=True)
+    ]
+    # A box whose reading is a valid plate beats one that is not; then confidence.
+    found.sort(key=lambda r: (r.key is not None, r.confidence), reverse=True)
+    return [r for r in found if r.text] or []
