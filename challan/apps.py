@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ChallanConfig(AppConfig):
+    name = "challan"
+    verbose_name = "Challans"

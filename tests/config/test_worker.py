@@ -1,0 +1,15 @@
+import os
+
+import pytest
+
+from config.celery import worker_ping
+
+
+@pytest.mark.broker
+@pytest.mark.django_db(transaction=True)
+def test_a_task_runs_in_a_separate_worker_process_on_postgres(celery_worker_process):
+    answer = worker_ping.apply_async(queue="default").get(timeout=30)
+
+    assert answer["pong"] == "ok"
+    assert answer["database"] == "postgresql"
+    assert int(answer["pid"]) == celery_worker_process.pid != os.getpid()

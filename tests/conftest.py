@@ -1,0 +1,126 @@
+"""Shared fixtures: service detection, personas, and a real Celery worker process.
+
+Tests that need PostgreSQL or a broker skip with a message on a newcomer's
+SQLite machine; CI sets REQUIRE_SERVICES=1, which turns those skips into failures.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+TEST_BROKER_URL = os.environ.get("ECHALLAN_TEST_BROKER_URL", "")
+
+
+def _missing(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _broker_reachable(url: str) -> bool:
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(autouse=True)
+def _service_markers(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("postgres") or request.node.get_closest_marker("broker"):
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            _missing(
+                "needs PostgreSQL: set DATABASE_URL=postgres://... "
+                f"(this run uses {connection.vendor})"
+            )
+    if request.node.get_closest_marker("broker"):
+        if not TEST_BROKER_URL:
+            _missing("needs a broker: set ECHALLAN_TEST_BROKER_URL=redis://127.0.0.1:6379/15")
+        elif not _broker_reachable(TEST_BROKER_URL):
+            _missing(
+                f"broker at ECHALLAN_TEST_BROKER_URL is not reachable ({TEST_BROKER_URL.split('@')[-1]})"
+            )
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `celery worker` process on the test database and the test broker."""
+    from django.db import connection
+
+    from config.celery import app
+
+    if connection.vendor != "postgresql" or not TEST_BROKER_URL:
+        _missing("a real worker needs PostgreSQL and ECHALLAN_TEST_BROKER_URL")
+    db = connection.settings_dict
+    database_url = f"postgres://{db['USER'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": TEST_BROKER_URL,
+        "CELERY_RESULT_BACKEND": TEST_BROKER_URL,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    log_path = REPO / "var" / "test-worker.log"
+    log_path.parent.mkdir(exist_ok=True)
+    log = log_path.open("wb")  # closed in the finally below; read it when a worker test fails
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            "default,anpr,pdf,notify",
+            "--loglevel=INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    previous = {k: app.conf[k] for k in ("broker_url", "result_backend", "task_always_eager")}
+    app.conf.broker_url = TEST_BROKER_URL
+    app.conf.result_backend = TEST_BROKER_URL
+    app.conf.task_always_eager = False
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"celery worker exited with {proc.returncode}", pytrace=False)
+            try:
+                if app.control.ping(timeout=1.0):
+                    break
+            except Exception:  # broker still starting: keep polling until the deadline
+                time.sleep(0.5)
+            if time.monotonic() > deadline:
+                pytest.fail("celery worker did not answer a ping within 60 s", pytrace=False)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        app.conf.update(previous)
+        app.close()  # drops the connection pool opened for the test broker
+        log.close()
