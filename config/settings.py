@@ -196,7 +196,6 @@ ECHALLAN_DUPLICATE_WINDOW_MINUTES = env_int("ECHALLAN_DUPLICATE_WINDOW_MINUTES",
 ANPR_CONFIDENCE_THRESHOLD = env_float("ANPR_CONFIDENCE_THRESHOLD", 0.80)
 ANPR_READER = env_str("ANPR_READER", "anpr.readers.FastPlateOcrReader")
 ANPR_OCR_MODEL = env_str("ANPR_OCR_MODEL", "")
-SMS_BACKEND = env_str("SMS_BACKEND", "notifications.gateways.FakeSmsGateway")
 
 # --- Logging: plain lines to stderr; personal data is masked where it is logged.
 LOGGING = {
