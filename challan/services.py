@@ -1,0 +1,564 @@
+"""Writes for cases: opening one from a camera event, and every state transition.
+
+Each transition runs in one transaction: the case row is locked
+(SELECT ... FOR UPDATE), the actor's role and the current state are checked,
+fields are set, the state changes, and a `ChallanEvent` is appended. A caller
+that lost a race sees the winner's state after the lock and gets `Conflict`
+(HTTP 409); it never makes a second transition.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_fsm import can_proceed
+
+from anpr.models import ViolationEvent
+from challan.models import (
+    DUPLICATE_TARGET_STATES,
+    Alert,
+    AlertKind,
+    Challan,
+    ChallanEvent,
+    ChallanEvidence,
+    ChallanState,
+    Offence,
+    PlateSource,
+)
+from challan.numbers import challan_number_allocate
+from challan.permissions import Actor, Role, actor_role, user_roles
+from challan.selectors import offence_fine_at
+from config.api import Conflict, Forbidden, Unprocessable
+from vehicles.models import Vehicle, VehicleStatus
+from vehicles.selectors import (
+    VehicleMatch,
+    vehicle_exemption_at,
+    vehicle_find,
+    vehicle_hotlist_hits,
+)
+
+# Flags that a reviewer alone may not approve over: someone senior looks first.
+SUPERVISOR_FLAGS = ("class_mismatch", "hotlist", "exempt", "sale_pending")
+
+REASON_NO_OWNER = "no_owner_at_capture"
+
+
+def _setting_int(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+# --- Opening a case.
+
+
+def _dedupe_lock(key: str) -> None:
+    """Serialize case opening for one vehicle (or plate) and offence across workers.
+
+    A transaction-scoped PostgreSQL advisory lock; SQLite already runs one writer at a time.
+    """
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)]
+        )
+
+
+def _duplicate_of(
+    *, offence: Offence, vehicle: Vehicle | None, plate_key: str | None, at: datetime
+) -> Challan | None:
+    window = timedelta(minutes=_setting_int("ECHALLAN_DUPLICATE_WINDOW_MINUTES", 10))
+    same: Q
+    if vehicle is not None:
+        same = Q(vehicle=vehicle)
+    elif plate_key:
+        same = Q(vehicle__isnull=True, plate_key=plate_key)
+    else:
+        return None
+    return (
+        Challan.objects.select_for_update()
+        .filter(same, offence=offence, state__in=DUPLICATE_TARGET_STATES)
+        .filter(captured_at__gte=at - window, captured_at__lte=at + window)
+        .order_by("captured_at", "id")
+        .first()
+    )
+
+
+def _hotlist_alert(
+    *, event: ViolationEvent, challan: Challan, vehicle: Vehicle | None, plate_key: str | None
+) -> bool:
+    """Raise a command-centre alert for a stolen or wanted vehicle; True when there was a hit."""
+    hits = (
+        vehicle_hotlist_hits(vehicle=vehicle, plate_key=plate_key, at=event.captured_at)
+        if vehicle is not None or plate_key
+        else []
+    )
+    stolen_in_registry = vehicle is not None and vehicle.status == VehicleStatus.STOLEN
+    if not hits and not stolen_in_registry:
+        return False
+    Alert.objects.get_or_create(
+        kind=AlertKind.HOTLIST,
+        event=event,
+        defaults={
+            "challan": challan,
+            "vehicle": vehicle,
+            "plate_key": plate_key or (vehicle.plate_key if vehicle else ""),
+            "captured_at": event.captured_at,
+            "details": {
+                "camera": event.camera.code,
+                "hotlist": [
+                    {"id": h.pk, "kind": h.kind, "source": h.source, "plate_key": h.plate_key}
+                    for h in hits
+                ],
+                "registry_status": vehicle.status if vehicle else None,
+            },
+        },
+    )
+    return True
+
+
+def case_open(
+    *,
+    event: ViolationEvent,
+    plate_key: str | None,
+    plate_display: str | None,
+    plate_source: str,
+    plate_confidence: float | None,
+    manual_check_reasons: list[str],
+    observed_class: str | None = None,
+) -> Challan:
+    """The case for a camera event: matched to the registry at the time of capture, flagged.
+
+    Idempotent: an event belongs to at most one case, and calling again returns it. An
+    event of the same vehicle (or, unregistered, the same plate) and offence within
+    ECHALLAN_DUPLICATE_WINDOW_MINUTES of an open case joins that case instead.
+    """
+    with transaction.atomic():
+        # The event row lock makes two deliveries of one event open one case.
+        event = ViolationEvent.objects.select_for_update().select_related("camera").get(pk=event.pk)
+        existing = ChallanEvidence.objects.filter(event=event).select_related("challan").first()
+        if existing is not None:
+            return existing.challan
+
+        offence = Offence.objects.filter(code=event.offence_code).first()
+        if offence is None:
+            raise Unprocessable(
+                f"unknown offence code {event.offence_code!r}", field="offence_code"
+            )
+        at = event.captured_at
+        reasons = list(dict.fromkeys(manual_check_reasons))
+
+        match = vehicle_find(plate=plate_key, at=at) if plate_key else None
+        vehicle = match.vehicle if match and match.status == "match" else None
+        _dedupe_lock(
+            f"challan-dedupe:{offence.code}:"
+            + (f"v{vehicle.pk}" if vehicle else f"p{plate_key or f'event{event.pk}'}")
+        )
+
+        duplicate_of = _duplicate_of(offence=offence, vehicle=vehicle, plate_key=plate_key, at=at)
+        if duplicate_of is not None:
+            ChallanEvidence.objects.create(challan=duplicate_of, event=event, is_duplicate=True)
+            if not duplicate_of.flag_duplicate:
+                Challan.objects.filter(pk=duplicate_of.pk).update(flag_duplicate=True)
+                duplicate_of.flag_duplicate = True
+            ChallanEvent.objects.create(
+                challan=duplicate_of,
+                transition="attach_duplicate",
+                from_state=duplicate_of.state,
+                to_state=duplicate_of.state,
+                actor=None,
+                actor_role=Role.SYSTEM,
+                reason="same vehicle and offence within the duplicate window",
+                data={
+                    "event": event.pk,
+                    "camera": event.camera.code,
+                    "captured_at": at.isoformat(),
+                },
+            )
+            if _hotlist_alert(
+                event=event, challan=duplicate_of, vehicle=vehicle, plate_key=plate_key
+            ):
+                Challan.objects.filter(pk=duplicate_of.pk).update(flag_hotlist=True)
+            return duplicate_of
+
+        facts = _match_facts(
+            match, offence=offence, at=at, observed_class=observed_class, reasons=reasons
+        )
+        needs_check = bool(reasons) or vehicle is None or facts["flag_class_mismatch"]
+        initial = ChallanState.NEEDS_PLATE_CHECK if needs_check else ChallanState.PENDING_REVIEW
+        challan = Challan(
+            state=initial,  # the state field is protected: set once, at construction
+            event=event,
+            offence=offence,
+            captured_at=at,
+            plate_key=plate_key or "",
+            plate_display=plate_display or "",
+            plate_source=plate_source,
+            plate_confidence=plate_confidence,
+            observed_class=observed_class or "",
+            points=offence.demerit_points,
+            manual_check_reasons=reasons,
+            flag_manual_check=bool(reasons),
+            **facts,
+        )
+        challan.save()
+        ChallanEvidence.objects.create(challan=challan, event=event)
+        if _hotlist_alert(event=event, challan=challan, vehicle=vehicle, plate_key=plate_key):
+            challan.flag_hotlist = True
+            Challan.objects.filter(pk=challan.pk).update(flag_hotlist=True)
+        ChallanEvent.objects.create(
+            challan=challan,
+            transition="open",
+            from_state="",
+            to_state=initial,
+            actor=None,
+            actor_role=Role.SYSTEM,
+            reason="opened from a camera event",
+            data={
+                "event": event.pk,
+                "camera": event.camera.code,
+                "match": match.status if match else "none",
+                "flags": challan.flags,
+                "manual_check_reasons": reasons,
+            },
+        )
+    return challan
+
+
+def _match_facts(
+    match: VehicleMatch | None,
+    *,
+    offence: Offence,
+    at: datetime,
+    observed_class: str | None,
+    reasons: list[str],
+) -> dict[str, Any]:
+    """Registry facts at capture time -> the case's vehicle, owner, fine and flags (field values)."""
+    facts: dict[str, Any] = {
+        "vehicle": None,
+        "owner": None,
+        "ownership": None,
+        "vehicle_class": "",
+        "candidates": [],
+        "flag_no_match": False,
+        "flag_candidates": False,
+        "flag_class_mismatch": False,
+        "flag_exempt": False,
+        "flag_sale_pending": False,
+        "offence_fine": None,
+        "amount_rs": None,
+    }
+    if match is None or match.status == "none":
+        facts["flag_no_match"] = True
+        return facts
+    if match.status == "candidates":
+        facts["flag_candidates"] = True
+        facts["candidates"] = [
+            {
+                "vehicle": c.vehicle.pk,
+                "plate_key": c.plate_key,
+                "registration": c.vehicle.registration,
+                "vehicle_class": c.vehicle.vehicle_class,
+                "colour": c.vehicle.colour,
+                "substitutions": c.substitutions,
+                "rank": c.rank,
+            }
+            for c in match.candidates
+        ]
+        return facts
+    vehicle = match.vehicle
+    assert vehicle is not None
+    if match.owner is None and REASON_NO_OWNER not in reasons:
+        reasons.append(REASON_NO_OWNER)
+    fine = offence_fine_at(offence=offence, vehicle_class=vehicle.vehicle_class, at=at)
+    facts.update(
+        vehicle=vehicle,
+        owner=match.owner,
+        ownership=match.ownership,
+        vehicle_class=vehicle.vehicle_class,
+        flag_class_mismatch=bool(observed_class) and observed_class != vehicle.vehicle_class,
+        flag_exempt=vehicle_exemption_at(vehicle=vehicle, at=at) is not None,
+        flag_sale_pending=vehicle.status == VehicleStatus.SALE_PENDING,
+        offence_fine=fine,
+        amount_rs=fine.amount_rs if fine else None,
+    )
+    return facts
+
+
+# --- Transitions.
+
+
+def _transition_roles() -> dict[str, frozenset[str]]:
+    field = Challan._meta.get_field("state")
+    return {
+        t.name: frozenset(getattr(t.permission, "roles", ()))
+        for t in field.get_all_transitions(Challan)  # type: ignore[attr-defined]
+    }
+
+
+def _lock(challan: Challan) -> Challan:
+    return (
+        Challan.objects.select_for_update(of=("self",))
+        .select_related("offence", "vehicle", "owner")
+        .get(pk=challan.pk)
+    )
+
+
+def _authorize(challan: Challan, name: str, actor: Actor) -> str:
+    allowed = _transition_roles()[name]
+    if not user_roles(actor) & allowed:
+        raise Forbidden(
+            f"{name} needs one of the roles {', '.join(sorted(allowed))}", field="actor"
+        )
+    if not can_proceed(getattr(challan, name)):
+        raise Conflict(
+            f"a case in state {challan.state} cannot {name.replace('_', ' ')}", field="state"
+        )
+    return actor_role(actor, allowed)
+
+
+def _record(
+    challan: Challan,
+    name: str,
+    *,
+    actor: Actor,
+    role: str,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> Challan:
+    """Run the transition, save, and append the audit row (inside the caller's transaction)."""
+    from_state = challan.state
+    getattr(challan, name)(**kwargs)
+    challan.save()
+    ChallanEvent.objects.create(
+        challan=challan,
+        transition=name,
+        from_state=from_state,
+        to_state=challan.state,
+        actor=actor if isinstance(actor, User) else None,
+        actor_role=role,
+        reason=reason,
+        data=data or {},
+    )
+    return challan
+
+
+def challan_confirm_plate(
+    *,
+    challan: Challan,
+    actor: Actor,
+    plate_key: str,
+    vehicle: Vehicle | None = None,
+    reason: str = "",
+) -> Challan:
+    """A reviewer read the plate in the photo: match it again at capture time, then review."""
+    with transaction.atomic():
+        challan = _lock(challan)
+        role = _authorize(challan, "confirm_plate", actor)
+        match = vehicle_find(
+            plate=vehicle.plate_key if vehicle else plate_key, at=challan.captured_at
+        )
+        if match.status != "match" or (vehicle is not None and match.vehicle != vehicle):
+            raise Unprocessable(
+                "the plate has no unique registry match; reject the case or pick a candidate",
+                field="plate_key",
+            )
+        if match.owner is None:
+            raise Unprocessable(
+                "the vehicle had no registered owner at the time", field="plate_key"
+            )
+        reasons: list[str] = []
+        facts = _match_facts(
+            match,
+            offence=challan.offence,
+            at=challan.captured_at,
+            observed_class=challan.observed_class,
+            reasons=reasons,
+        )
+        for name, value in facts.items():
+            setattr(challan, name, value)
+        previous = {"plate_key": challan.plate_key, "source": challan.plate_source}
+        challan.plate_key = match.vehicle.plate_key  # type: ignore[union-attr]
+        challan.plate_display = match.vehicle.registration  # type: ignore[union-attr]
+        challan.plate_source = PlateSource.REVIEWER
+        challan.plate_confidence = None
+        data = {"previous": previous, "plate_key": challan.plate_key, "vehicle": challan.vehicle_id}
+        return _record(challan, "confirm_plate", actor=actor, role=role, reason=reason, data=data)
+
+
+def challan_approve(*, challan: Challan, actor: Actor, reason: str = "") -> Challan:
+    with transaction.atomic():
+        challan = _lock(challan)
+        role = _authorize(challan, "approve", actor)
+        if challan.owner_id is None or challan.amount_rs is None:
+            raise Conflict("the case has no owner or no fine yet", field="state")
+        flagged = [f for f in SUPERVISOR_FLAGS if getattr(challan, f"flag_{f}")]
+        if flagged and Role.SUPERVISOR not in user_roles(actor):
+            raise Forbidden(
+                f"a supervisor approves cases flagged {', '.join(flagged)}", field="flags"
+            )
+        return _record(
+            challan, "approve", actor=actor, role=role, reason=reason, data={"flags": challan.flags}
+        )
+
+
+def challan_reject(*, challan: Challan, actor: Actor, reason: str) -> Challan:
+    if not reason.strip():
+        raise Unprocessable("say why the case is rejected", field="reason")
+    with transaction.atomic():
+        challan = _lock(challan)
+        role = _authorize(challan, "reject", actor)
+        return _record(challan, "reject", actor=actor, role=role, reason=reason)
+
+
+def challan_reopen(*, challan: Challan, actor: Actor, reason: str) -> Challan:
+    if not reason.strip():
+        raise Unprocessable("say why the case is reopened", field="reason")
+    with transaction.atomic():
+        challan = _lock(challan)
+        role = _authorize(challan, "reopen", actor)
+        return _record(challan, "reopen", actor=actor, role=role, reason=reason)
+
+
+def challan_issue(*, challan: Challan, actor: Actor = None, at: datetime | None = None) -> Challan:
+    """Give the case its challan number; notices follow from the audit row."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        challan = _lock(challan)
+        role = _authorize(challan, "issue", actor)
+        challan.number = challan_number_allocate(at=at)
+        challan.issued_at = at
+        return _record(challan, "issue", actor=actor, role=role, data={"number": challan.number})
+
+
+def challan_serve(
+    *, challan: Challan, served_at: datetime, actor: Actor = None, channel: str = "post"
+) -> Challan:
+    """The notice reached the owner: the payment and discount clocks start now."""
+    with transaction.atomic():
+        challan = _lock(challan)
+        role = _authorize(challan, "serve", actor)
+        _start_clocks(challan, served_at)
+        data = {
+            "channel": channel,
+            "due_at": challan.due_at.isoformat() if challan.due_at else None,
+        }
+        return _record(challan, "serve", actor=actor, role=role, data=data)
+
+
+def _start_clocks(challan: Challan, served_at: datetime) -> None:
+    challan.served_at = served_at
+    challan.discount_until = served_at + timedelta(days=_setting_int("ECHALLAN_DISCOUNT_DAYS", 14))
+    challan.due_at = served_at + timedelta(days=_setting_int("ECHALLAN_PAYMENT_DAYS", 21))
+
+
+def challan_pay(
+    *, challan: Challan, amount_rs: int, paid_at: datetime, reference: str, actor: Actor = None
+) -> Challan:
+    """Minimal: record that it was paid. Amount rules (discount, doubling) belong to payments."""
+    with transaction.atomic():
+        challan = _lock(challan)
+        role = _authorize(challan, "pay", actor)
+        challan.paid_at = paid_at
+        challan.paid_amount_rs = amount_rs
+        data = {"amount_rs": amount_rs, "reference": reference}
+        return _record(challan, "pay", actor=actor, role=role, data=data)
+
+
+def challan_contest(
+    *, challan: Challan, actor: Actor, reason: str, at: datetime | None = None
+) -> Challan:
+    """The owner disputes the challan: clocks pause, nothing escalates until it is decided."""
+    if not reason.strip():
+        raise Unprocessable("give the grounds of the contest", field="reason")
+    at = at or timezone.now()
+    with transaction.atomic():
+        challan = _lock(challan)
+        role = _authorize(challan, "contest", actor)
+        challan.contested_at = at
+        return _record(challan, "contest", actor=actor, role=role, reason=reason)
+
+
+def challan_decide_contest(
+    *, challan: Challan, actor: Actor, upheld: bool, reason: str, at: datetime | None = None
+) -> Challan:
+    """Upheld: back to served with the clocks moved by the time paused. Allowed: cancelled."""
+    if not reason.strip():
+        raise Unprocessable("give the reasons of the decision", field="reason")
+    at = at or timezone.now()
+    with transaction.atomic():
+        challan = _lock(challan)
+        role = _authorize(challan, "decide_contest", actor)
+        if upheld:
+            if challan.served_at is None:
+                _start_clocks(challan, at)
+            elif challan.contested_at is not None and challan.due_at and challan.discount_until:
+                paused = at - challan.contested_at
+                challan.due_at += paused
+                challan.discount_until += paused
+        challan.contested_at = None
+        data = {"upheld": upheld}
+        return _record(
+            challan,
+            "decide_contest",
+            actor=actor,
+            role=role,
+            reason=reason,
+            data=data,
+            upheld=upheld,
+        )
+
+
+def challan_cancel(*, challan: Challan, actor: Actor, reason: str) -> Challan:
+    if not reason.strip():
+        raise Unprocessable("say why the challan is cancelled", field="reason")
+    with transaction.atomic():
+        challan = _lock(challan)
+        role = _authorize(challan, "cancel", actor)
+        return _record(challan, "cancel", actor=actor, role=role, reason=reason)
+
+
+def challan_mark_overdue(
+    *, challan: Challan, at: datetime | None = None, actor: Actor = None
+) -> Challan:
+    at = at or timezone.now()
+    with transaction.atomic():
+        challan = _lock(challan)
+        role = _authorize(challan, "mark_overdue", actor)
+        if challan.due_at is None or at < challan.due_at:
+            raise Conflict("the challan is not due yet", field="due_at")
+        return _record(challan, "mark_overdue", actor=actor, role=role)
+
+
+def challan_escalate(
+    *, challan: Challan, actor: Actor = None, reason: str = "", at: datetime | None = None
+) -> Challan:
+    """Unpaid long after the due date: licence and CNIC blocks follow from the audit row."""
+    with transaction.atomic():
+        challan = _lock(challan)
+        role = _authorize(challan, "escalate", actor)
+        return _record(challan, "escalate", actor=actor, role=role, reason=reason)
+
+
+def challan_waive(*, challan: Challan, actor: Actor, reason: str) -> Challan:
+    if not reason.strip():
+        raise Unprocessable("say why the challan is waived", field="reason")
+    with transaction.atomic():
+        challan = _lock(challan)
+        role = _authorize(challan, "waive", actor)
+        return _record(challan, "waive", actor=actor, role=role, reason=reason)
+
+
+def challan_close(*, challan: Challan, actor: Actor = None, reason: str = "") -> Challan:
+    with transaction.atomic():
+        challan = _lock(challan)
+        role = _authorize(challan, "close", actor)
+        return _record(challan, "close", actor=actor, role=role, reason=reason)
