@@ -129,7 +129,10 @@ def _check_key(key: str) -> tuple[str, str, str]:
 
 def plate_display(key: str) -> str:
     """The printed form of a valid key: 'LEA122545' -> 'LEA-12-2545'."""
-    series, digits, suffix = _check_key(key)
+    return _display(*_check_key(key))
+
+
+def _display(series: str, digits: str, suffix: str) -> str:
     if len(digits) >= 5:
         return f"{series}-{digits[:2]}-{digits[2:]}"
     return f"{series}-{digits}{suffix}"
@@ -150,7 +153,7 @@ def _from_tokens(tokens: list[str], word_hint: str | None) -> PlateText:
     series, digits, suffix = _check_key(key)
     return PlateText(
         key=key,
-        display=plate_display(key),
+        display=_display(series, digits, suffix),
         region_hint=word_hint or _structural_hint(series, digits, suffix),
     )
 

@@ -1,0 +1,783 @@
+"""Registry writes: importing an Excise & Taxation export.
+
+The CSV (one row per vehicle, with its current owner; see README "Registry CSV"):
+
+    registration_no, region, vehicle_class, make, model, colour, engine_cc, status,
+    owner_name, owner_cnic, owner_phone, owner_address, owner_language, owned_since
+
+Every row is checked in Python with the same rules the rest of the system uses
+(vehicles.plates, vehicles.identity), streaming, never holding the file. Then:
+
+- PostgreSQL: good rows are COPY'd into a temporary staging table and merged with
+  set-based INSERT ... ON CONFLICT statements.
+- SQLite (development): batches of rows with bulk_create / bulk_update.
+
+Owners are keyed by CNIC and vehicles by plate key; the file is the authority for
+their details. When a vehicle's owner changed, the open Ownership row is closed at
+the new owner's `owned_since` and a new one opened, so challans for earlier
+violations still go to the earlier owner. Importing the same file twice changes
+nothing the second time. The import is one transaction: any bad row aborts it,
+unless skip_bad, which imports the good rows and writes the bad ones to a reject
+CSV (line number, reason, the row).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import heapq
+import io
+import logging
+import os
+import tempfile
+import time
+import zoneinfo
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from tqdm import tqdm
+
+from vehicles.identity import cnic_normalize, phone_normalize
+from vehicles.models import Language, Owner, Ownership, Region, Vehicle, VehicleClass, VehicleStatus
+from vehicles.plates import PlateFormatError, plate_normalize
+
+__all__ = [
+    "REGISTRY_COLUMNS",
+    "ImportReport",
+    "RegistryImportError",
+    "RowError",
+    "registry_import",
+]
+
+logger = logging.getLogger(__name__)
+
+REGISTRY_COLUMNS: tuple[str, ...] = (
+    "registration_no",
+    "region",
+    "vehicle_class",
+    "make",
+    "model",
+    "colour",
+    "engine_cc",
+    "status",
+    "owner_name",
+    "owner_cnic",
+    "owner_phone",
+    "owner_address",
+    "owner_language",
+    "owned_since",
+)
+REQUIRED_COLUMNS = frozenset(
+    {"registration_no", "region", "vehicle_class", "owner_name", "owner_cnic", "owned_since"}
+)
+MAX_ERRORS_KEPT = 100  # in the report; the reject file has all of them
+SQLITE_BATCH = 400  # rows per batch: keeps every IN (...) under SQLite's parameter limit
+PROGRESS_EVERY = 5000
+
+
+class RowError(NamedTuple):
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    path: str
+    rows_read: int = 0
+    rows_imported: int = 0
+    rows_rejected: int = 0
+    owners_created: int = 0
+    owners_updated: int = 0
+    vehicles_created: int = 0
+    vehicles_updated: int = 0
+    ownerships_opened: int = 0
+    ownerships_closed: int = 0
+    errors: list[RowError] = field(default_factory=list)  # the first MAX_ERRORS_KEPT
+    rejects_path: str | None = None
+    committed: bool = False
+    seconds: float = 0.0
+
+    def add_error(self, line: int, reason: str) -> None:
+        self.rows_rejected += 1
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append(RowError(line, reason))
+
+    def summary(self) -> str:
+        return (
+            f"{self.rows_read} rows read, {self.rows_imported} imported, "
+            f"{self.rows_rejected} rejected; owners +{self.owners_created} ~{self.owners_updated}; "
+            f"vehicles +{self.vehicles_created} ~{self.vehicles_updated}; ownerships "
+            f"+{self.ownerships_opened} closed {self.ownerships_closed} ({self.seconds:.1f} s)"
+        )
+
+
+class RegistryImportError(Exception):
+    """The file cannot be imported (bad header, or bad rows without skip_bad); nothing was written."""
+
+    def __init__(self, message: str, report: ImportReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+# --- Row checks -------------------------------------------------------------------------
+
+
+def _choice_map(choices: Any, aliases: dict[str, str] | None = None) -> dict[str, str]:
+    out = {}
+    for value, label in choices.choices:
+        out[value] = value
+        out[str(label).lower()] = value
+    out.update(aliases or {})
+    return out
+
+
+_REGIONS = _choice_map(
+    Region,
+    {
+        "islamabad": Region.ICT,
+        "federal": Region.ICT,
+        "kpk": Region.KP,
+        "khyber pakhtunkhwa": Region.KP,
+        "nwfp": Region.KP,
+        "gilgit-baltistan": Region.GB,
+        "gilgit baltistan": Region.GB,
+        "azad kashmir": Region.AJK,
+        "karachi": Region.SINDH,
+    },
+)
+_CLASSES = _choice_map(
+    VehicleClass,
+    {
+        "motor cycle": VehicleClass.MOTORCYCLE,
+        "motorbike": VehicleClass.MOTORCYCLE,
+        "bike": VehicleClass.MOTORCYCLE,
+        "jeep": VehicleClass.JEEP,
+        "suv": VehicleClass.JEEP,
+        "rickshaw": VehicleClass.RICKSHAW,
+        "auto rickshaw": VehicleClass.RICKSHAW,
+        "minibus": VehicleClass.BUS,
+        "coach": VehicleClass.BUS,
+        "lorry": VehicleClass.TRUCK,
+        "pick-up": VehicleClass.PICKUP,
+        "pick up": VehicleClass.PICKUP,
+    },
+)
+_STATUSES = _choice_map(
+    VehicleStatus, {"": VehicleStatus.ACTIVE, "sale pending": VehicleStatus.SALE_PENDING}
+)
+_LANGUAGES = _choice_map(Language, {"": Language.URDU})
+_MAX_LENGTHS = {
+    "make": Vehicle._meta.get_field("make").max_length,
+    "model": Vehicle._meta.get_field("model").max_length,
+    "colour": Vehicle._meta.get_field("colour").max_length,
+    "owner_name": Owner._meta.get_field("name").max_length,
+}
+_MAX_ADDRESS = 1000
+_MAX_ENGINE_CC = 30_000
+
+
+class CleanRow(NamedTuple):
+    """A checked row, in staging-table column order."""
+
+    line: int
+    plate_key: str
+    registration: str
+    region: str
+    vehicle_class: str
+    make: str
+    model: str
+    colour: str
+    engine_cc: int | None
+    status: str
+    owner_name: str
+    cnic: str
+    phone: str
+    address: str
+    language: str
+    owned_since: str  # ISO date-time with offset; dates are midnight in settings.TIME_ZONE
+
+
+class BadRow(Exception):
+    pass
+
+
+def _pick(mapping: dict[str, str], value: str, column: str) -> str:
+    try:
+        return mapping[value.strip().lower()]
+    except KeyError:
+        raise BadRow(f"{column}: unknown value {value.strip()!r}") from None
+
+
+def _parse_since(value: str, now: dt.datetime, tz: dt.tzinfo) -> str:
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            moment = dt.datetime(day.year, day.month, day.day, tzinfo=tz)
+        else:
+            moment = dt.datetime.fromisoformat(text)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=tz)
+    except ValueError:
+        raise BadRow(f"owned_since: {text!r} is not a date (YYYY-MM-DD) or ISO date-time") from None
+    if moment > now:
+        raise BadRow(f"owned_since: {text} is in the future")
+    if moment.year < 1947:
+        raise BadRow(f"owned_since: {text} is before 1947")
+    # With its offset: Django reads PostgreSQL in UTC, so the session time zone stays as is.
+    return moment.isoformat()
+
+
+def _clean(
+    line: int, row: list[str], index: dict[str, int], width: int, now: dt.datetime, tz: dt.tzinfo
+) -> CleanRow:
+    if len(row) != width:
+        raise BadRow(f"expected {width} fields, found {len(row)}")
+    get = {name: row[i] for name, i in index.items()}
+    for name in REQUIRED_COLUMNS:
+        if not get[name].strip():
+            raise BadRow(f"{name} is empty")
+    for name, limit in _MAX_LENGTHS.items():
+        if limit and len(get[name]) > limit:
+            raise BadRow(f"{name} is longer than {limit} characters")
+    address = get["owner_address"].strip()
+    if len(address) > _MAX_ADDRESS:
+        raise BadRow(f"owner_address is longer than {_MAX_ADDRESS} characters")
+    try:
+        plate = plate_normalize(get["registration_no"])
+    except PlateFormatError as exc:
+        raise BadRow(f"registration_no: {exc}") from None
+    try:
+        cnic = cnic_normalize(get["owner_cnic"])
+    except ValueError as exc:
+        raise BadRow(f"owner_cnic: {exc}") from None
+    try:
+        phone = phone_normalize(get["owner_phone"])
+    except ValueError as exc:
+        raise BadRow(f"owner_phone: {exc}") from None
+    engine_text = get["engine_cc"].strip()
+    engine_cc: int | None = None
+    if engine_text:
+        if not engine_text.isdigit() or int(engine_text) > _MAX_ENGINE_CC:
+            raise BadRow(f"engine_cc: {engine_text!r} is not a whole number of cc up to 30000")
+        engine_cc = int(engine_text)
+    return CleanRow(
+        line=line,
+        plate_key=plate.key,
+        registration=plate.display,
+        region=_pick(_REGIONS, get["region"], "region"),
+        vehicle_class=_pick(_CLASSES, get["vehicle_class"], "vehicle_class"),
+        make=get["make"].strip(),
+        model=get["model"].strip(),
+        colour=get["colour"].strip(),
+        engine_cc=engine_cc,
+        status=_pick(_STATUSES, get["status"], "status"),
+        owner_name=" ".join(get["owner_name"].split()),
+        cnic=cnic,
+        phone=phone,
+        address=address,
+        language=_pick(_LANGUAGES, get["owner_language"], "owner_language"),
+        owned_since=_parse_since(get["owned_since"], now, tz),
+    )
+
+
+class _Rejects:
+    """Bad rows: counted in the report, and spooled (sorted by line at the end) for the reject file."""
+
+    def __init__(self, report: ImportReport, keep_rows: bool) -> None:
+        self.report = report
+        self.keep_rows = keep_rows
+        self._spool: IO[str] | None = None
+        self._writer: Any = None
+
+    def add(self, line: int, reason: str, row: Sequence[Any]) -> None:
+        self.report.add_error(line, reason)
+        if not self.keep_rows:
+            return
+        if self._spool is None:
+            self._spool = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115
+            self._writer = csv.writer(self._spool)
+        self._writer.writerow([line, reason, *row])
+
+    def write(self, path: str, late: Iterable[tuple[int, str, Sequence[Any]]]) -> None:
+        """Merge spooled rows (in line order) with `late` ones (also in line order) into `path`."""
+        early: Iterator[list[str]] = iter(())
+        if self._spool is not None:
+            self._spool.seek(0)
+            early = csv.reader(self._spool)
+        early_rows = ((int(r[0]), r[1], r[2:]) for r in early)
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(["line", "reason", *REGISTRY_COLUMNS])
+            for line, reason, row in heapq.merge(early_rows, late, key=lambda r: r[0]):
+                writer.writerow([line, reason, *row])
+        if self._spool is not None:
+            self._spool.close()
+
+
+def _open_csv(path: Path) -> tuple[IO[bytes], Any, dict[str, int], int]:
+    raw = open(path, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by the caller
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+    reader = csv.reader(text)
+    header = next(reader, None)
+    if header is None:
+        raw.close()
+        raise ValueError("the file is empty: expected a header row")
+    names = [h.strip().lower() for h in header]
+    missing = [c for c in REGISTRY_COLUMNS if c not in names]
+    if missing:
+        raw.close()
+        raise ValueError(
+            f"header is missing column(s) {', '.join(missing)}; expected {', '.join(REGISTRY_COLUMNS)}"
+        )
+    # Extra columns are allowed (and ignored); rows are checked against the header's width.
+    index = {c: names.index(c) for c in REGISTRY_COLUMNS}
+    return raw, reader, index, len(names)
+
+
+def _rows(
+    path: Path, report: ImportReport, rejects: _Rejects, progress: bool
+) -> Iterator[CleanRow]:
+    """Checked rows of the file, streaming; bad ones go to `rejects`."""
+    tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    now = timezone.now() + dt.timedelta(days=1)  # a day's grace for clocks and time zones
+    try:
+        raw, reader, index, width = _open_csv(path)
+    except ValueError as exc:
+        raise RegistryImportError(f"{path}: {exc}", report) from None
+    total = os.fstat(raw.fileno()).st_size
+    bar = tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        desc="import",
+        disable=not progress,
+        mininterval=0.5,
+    )
+    done = 0
+    try:
+        for row in reader:
+            line = reader.line_num
+            report.rows_read += 1
+            if report.rows_read % PROGRESS_EVERY == 0:
+                position = raw.tell()
+                bar.update(position - done)
+                done = position
+            if not row or (len(row) == 1 and not row[0].strip()):
+                report.rows_read -= 1  # blank line
+                continue
+            try:
+                if any("\ufffd" in f or "\x00" in f for f in row):
+                    raise BadRow("not valid UTF-8 text (or has NUL characters)")
+                yield _clean(line, row, index, width, now, tz)
+            except BadRow as exc:
+                rejects.add(
+                    line, str(exc), [row[i] if i < len(row) else "" for i in index.values()]
+                )
+        bar.update(total - done)
+    finally:
+        bar.close()
+        raw.close()
+
+
+# --- Entry point ------------------------------------------------------------------------
+
+
+def registry_import(
+    *,
+    path: str | Path,
+    skip_bad: bool = False,
+    rejects_path: str | Path | None = None,
+    progress: bool = False,
+) -> ImportReport:
+    """Import an Excise & Taxation registry CSV (see the module docstring).
+
+    Raises RegistryImportError, with nothing written, on a bad header or, unless
+    `skip_bad`, on any bad row (report.errors has line numbers and reasons).
+    With `skip_bad`, bad rows are skipped and written to `rejects_path` when given.
+    """
+    started = time.perf_counter()
+    path = Path(path)
+    report = ImportReport(path=str(path))
+    rejects = _Rejects(report, keep_rows=bool(skip_bad and rejects_path))
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                late = _import_postgresql(path, report, rejects, skip_bad, progress)
+            else:
+                late = _import_batches(path, report, rejects, skip_bad, progress)
+            if report.rows_rejected and not skip_bad:
+                raise RegistryImportError(
+                    f"{path}: {report.rows_rejected} bad row(s); nothing imported "
+                    "(fix them, or import the rest with --skip-bad)",
+                    report,
+                )
+            if skip_bad and rejects_path:
+                rejects.write(str(rejects_path), late)
+                report.rejects_path = str(rejects_path)
+        report.committed = True
+    finally:
+        report.seconds = time.perf_counter() - started
+    logger.info("registry import %s: %s", path.name, report.summary())
+    return report
+
+
+# --- PostgreSQL: COPY into staging, then set-based merge ------------------------------
+
+_STAGING_COLUMNS = CleanRow._fields
+
+
+# The SQL below names the tables; keep it honest if a db_table ever changes.
+assert (Owner._meta.db_table, Vehicle._meta.db_table, Ownership._meta.db_table) == (
+    "vehicles_owner",
+    "vehicles_vehicle",
+    "vehicles_ownership",
+)
+
+
+def _import_postgresql(
+    path: Path, report: ImportReport, rejects: _Rejects, skip_bad: bool, progress: bool
+) -> Iterable[tuple[int, str, Sequence[Any]]]:
+    with connection.cursor() as cursor:
+        # Dropped at commit; an earlier import in the same outer transaction (tests) leaves them.
+        cursor.execute("DROP TABLE IF EXISTS registry_staging, registry_late, registry_resolved")
+        cursor.execute(
+            """
+            CREATE TEMPORARY TABLE registry_staging (
+                line integer NOT NULL, plate_key text NOT NULL, registration text NOT NULL,
+                region text NOT NULL, vehicle_class text NOT NULL, make text NOT NULL,
+                model text NOT NULL, colour text NOT NULL, engine_cc integer, status text NOT NULL,
+                owner_name text NOT NULL, cnic text NOT NULL, phone text NOT NULL,
+                address text NOT NULL, language text NOT NULL, owned_since timestamptz NOT NULL
+            ) ON COMMIT DROP
+            """
+        )
+        columns = ", ".join(_STAGING_COLUMNS)
+        with cursor.cursor.copy(f"COPY registry_staging ({columns}) FROM STDIN") as copy:
+            for row in _rows(path, report, rejects, progress):
+                copy.write_row(row)
+        cursor.execute("ANALYZE registry_staging")
+
+        # Rows that only the whole file or the database can tell are bad.
+        cursor.execute(
+            """
+            CREATE TEMPORARY TABLE registry_late ON COMMIT DROP AS
+            SELECT DISTINCT ON (s.line) s.line, s.reason, s.registration, s.region, s.vehicle_class, s.make, s.model,
+                   s.colour, s.engine_cc, s.status, s.owner_name, s.cnic, s.phone, s.address,
+                   s.language, s.owned_since
+            FROM (
+                SELECT d.*, 'registration_no: ' || d.registration || ' is already on line '
+                            || d.first_line AS reason
+                FROM (SELECT st.*, min(st.line) OVER (PARTITION BY st.plate_key) AS first_line
+                      FROM registry_staging st) d
+                WHERE d.line <> d.first_line
+                UNION ALL
+                SELECT st.*, 0, 'owned_since: the owner changed but '
+                            || (st.owned_since AT TIME ZONE %(tz)s)::date
+                            || ' is not after the current owner''s since '
+                            || (o.valid_from AT TIME ZONE %(tz)s)::date AS reason
+                FROM registry_staging st
+                JOIN vehicles_vehicle v ON v.plate_key = st.plate_key
+                JOIN vehicles_ownership o ON o.vehicle_id = v.id AND o.valid_to IS NULL
+                JOIN vehicles_owner w ON w.id = o.owner_id
+                WHERE w.cnic <> st.cnic AND st.owned_since <= o.valid_from
+            ) s
+            ORDER BY s.line
+            """,
+            {"tz": settings.TIME_ZONE},
+        )
+        cursor.execute(
+            "SELECT line, reason FROM registry_late ORDER BY line LIMIT %s", [MAX_ERRORS_KEPT]
+        )
+        first_late = cursor.fetchall()
+        for line, reason in first_late:
+            report.add_error(line, reason)
+        report.errors.sort()
+        cursor.execute("SELECT count(*) FROM registry_late")
+        late_count = _one(cursor)
+        report.rows_rejected += late_count - len(first_late)
+        if late_count:
+            cursor.execute(
+                "DELETE FROM registry_staging s USING registry_late l WHERE s.line = l.line"
+            )
+        late = _late_rows() if late_count else iter(())
+        if report.rows_rejected and not skip_bad:
+            return late
+
+        cursor.execute(
+            """
+            WITH upserted AS (
+                INSERT INTO vehicles_owner AS w
+                    (name, cnic, phone, address, preferred_language, created_at, updated_at)
+                SELECT DISTINCT ON (cnic) owner_name, cnic, phone, address, language, now(), now()
+                FROM registry_staging ORDER BY cnic, line DESC
+                ON CONFLICT (cnic) DO UPDATE SET
+                    name = EXCLUDED.name, phone = EXCLUDED.phone, address = EXCLUDED.address,
+                    preferred_language = EXCLUDED.preferred_language, updated_at = now()
+                WHERE (w.name, w.phone, w.address, w.preferred_language)
+                      IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.phone, EXCLUDED.address,
+                                        EXCLUDED.preferred_language)
+                RETURNING (xmax = 0) AS created
+            )
+            SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created)
+            FROM upserted
+            """
+        )
+        report.owners_created, report.owners_updated = _pair(cursor)
+        cursor.execute(
+            """
+            WITH upserted AS (
+                INSERT INTO vehicles_vehicle AS v
+                    (registration, plate_key, region, vehicle_class, make, model, colour,
+                     engine_cc, status, created_at, updated_at)
+                SELECT registration, plate_key, region, vehicle_class, make, model, colour,
+                       engine_cc, status, now(), now()
+                FROM registry_staging
+                ON CONFLICT (plate_key) DO UPDATE SET
+                    registration = EXCLUDED.registration, region = EXCLUDED.region,
+                    vehicle_class = EXCLUDED.vehicle_class, make = EXCLUDED.make,
+                    model = EXCLUDED.model, colour = EXCLUDED.colour,
+                    engine_cc = EXCLUDED.engine_cc, status = EXCLUDED.status, updated_at = now()
+                WHERE (v.registration, v.region, v.vehicle_class, v.make, v.model, v.colour,
+                       v.engine_cc, v.status)
+                      IS DISTINCT FROM (EXCLUDED.registration, EXCLUDED.region,
+                                        EXCLUDED.vehicle_class, EXCLUDED.make, EXCLUDED.model,
+                                        EXCLUDED.colour, EXCLUDED.engine_cc, EXCLUDED.status)
+                RETURNING (xmax = 0) AS created
+            )
+            SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created)
+            FROM upserted
+            """
+        )
+        report.vehicles_created, report.vehicles_updated = _pair(cursor)
+        # Each staged row with its vehicle, owner and the vehicle's open ownership (if any).
+        cursor.execute(
+            """
+            CREATE TEMPORARY TABLE registry_resolved ON COMMIT DROP AS
+            SELECT v.id AS vehicle_id, w.id AS owner_id, s.owned_since,
+                   o.id AS open_id, o.owner_id AS open_owner_id
+            FROM registry_staging s
+            JOIN vehicles_vehicle v ON v.plate_key = s.plate_key
+            JOIN vehicles_owner w ON w.cnic = s.cnic
+            LEFT JOIN vehicles_ownership o ON o.vehicle_id = v.id AND o.valid_to IS NULL
+            WHERE o.id IS NULL OR o.owner_id <> w.id
+            """
+        )
+        cursor.execute(
+            """
+            UPDATE vehicles_ownership o SET valid_to = r.owned_since
+            FROM registry_resolved r WHERE o.id = r.open_id
+            """
+        )
+        report.ownerships_closed = cursor.rowcount
+        cursor.execute(
+            """
+            INSERT INTO vehicles_ownership (vehicle_id, owner_id, valid_from, valid_to)
+            SELECT vehicle_id, owner_id, owned_since, NULL FROM registry_resolved
+            """
+        )
+        report.ownerships_opened = cursor.rowcount
+        cursor.execute("SELECT count(*) FROM registry_staging")
+        report.rows_imported = _one(cursor)
+    return late
+
+
+def _pair(cursor: Any) -> tuple[int, int]:
+    row = cursor.fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def _one(cursor: Any) -> Any:
+    row = cursor.fetchone()
+    assert row is not None
+    return row[0]
+
+
+def _late_rows(chunk: int = 10_000) -> Iterator[tuple[int, str, Sequence[Any]]]:
+    """Rows rejected by the database checks, in line order, a chunk at a time."""
+    after = 0
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                "SELECT * FROM registry_late WHERE line > %s ORDER BY line LIMIT %s", [after, chunk]
+            )
+            rows = cursor.fetchall()
+            for line, reason, *rest in rows:
+                yield line, reason, [_text(v) for v in rest]
+            if len(rows) < chunk:
+                return
+            after = rows[-1][0]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+# --- SQLite (and any other database): batches of bulk writes ---------------------------
+
+
+def _import_batches(
+    path: Path, report: ImportReport, rejects: _Rejects, skip_bad: bool, progress: bool
+) -> list[tuple[int, str, Sequence[Any]]]:
+    seen: dict[str, int] = {}  # plate key -> first line; memory grows with the file (dev only)
+    batch: list[CleanRow] = []
+    tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    for row in _rows(path, report, rejects, progress):
+        first = seen.setdefault(row.plate_key, row.line)
+        if first != row.line:
+            rejects.add(
+                row.line,
+                f"registration_no: {row.registration} is already on line {first}",
+                _row_values(row),
+            )
+            continue
+        batch.append(row)
+        if len(batch) >= SQLITE_BATCH:
+            _write_batch(batch, report, rejects, skip_bad, tz)
+            batch = []
+    if batch:
+        _write_batch(batch, report, rejects, skip_bad, tz)
+    return []
+
+
+def _row_values(row: CleanRow) -> list[Any]:
+    return [
+        row.registration,
+        row.region,
+        row.vehicle_class,
+        row.make,
+        row.model,
+        row.colour,
+        "" if row.engine_cc is None else row.engine_cc,
+        row.status,
+        row.owner_name,
+        row.cnic,
+        row.phone,
+        row.address,
+        row.language,
+        row.owned_since,
+    ]
+
+
+def _aware(text: str, tz: dt.tzinfo) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+_VEHICLE_FIELDS = (
+    "registration",
+    "region",
+    "vehicle_class",
+    "make",
+    "model",
+    "colour",
+    "engine_cc",
+    "status",
+)
+_OWNER_FIELDS = ("name", "phone", "address", "preferred_language")
+
+
+def _write_batch(
+    batch: list[CleanRow],
+    report: ImportReport,
+    rejects: _Rejects,
+    skip_bad: bool,
+    tz: dt.tzinfo,
+) -> None:
+    since = {row.line: _aware(row.owned_since, tz) for row in batch}
+    vehicles = Vehicle.objects.in_bulk([r.plate_key for r in batch], field_name="plate_key")
+    open_rows = {
+        o.vehicle_id: o
+        for o in Ownership.objects.filter(
+            vehicle_id__in=[v.pk for v in vehicles.values()], valid_to__isnull=True
+        ).select_related("owner")
+    }
+    good = []
+    for row in batch:
+        vehicle = vehicles.get(row.plate_key)
+        current = open_rows.get(vehicle.pk) if vehicle else None
+        if current and current.owner.cnic != row.cnic and since[row.line] <= current.valid_from:
+            rejects.add(
+                row.line,
+                f"owned_since: the owner changed but {since[row.line].date()} is not after "
+                f"the current owner's since {current.valid_from.astimezone(tz).date()}",
+                _row_values(row),
+            )
+            continue
+        good.append(row)
+    if report.rows_rejected and not skip_bad:
+        return  # the import will be rolled back: only keep finding bad rows
+    now = timezone.now()
+
+    # Owners: the last row for a CNIC wins.
+    owner_rows = {row.cnic: row for row in good}
+    owners = Owner.objects.in_bulk(list(owner_rows), field_name="cnic")
+    new_owners, changed_owners = [], []
+    for cnic, row in owner_rows.items():
+        values = {
+            "name": row.owner_name,
+            "phone": row.phone,
+            "address": row.address,
+            "preferred_language": row.language,
+        }
+        owner = owners.get(cnic)
+        if owner is None:
+            new_owners.append(Owner(cnic=cnic, created_at=now, updated_at=now, **values))
+        elif any(getattr(owner, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(owner, k, v)
+            owner.updated_at = now
+            changed_owners.append(owner)
+    Owner.objects.bulk_create(new_owners)
+    Owner.objects.bulk_update(changed_owners, [*_OWNER_FIELDS, "updated_at"])
+    report.owners_created += len(new_owners)
+    report.owners_updated += len(changed_owners)
+    owners = Owner.objects.in_bulk(list(owner_rows), field_name="cnic")
+
+    # Vehicles.
+    new_vehicles, changed_vehicles = [], []
+    for row in good:
+        values = {f: getattr(row, f) for f in _VEHICLE_FIELDS}
+        vehicle = vehicles.get(row.plate_key)
+        if vehicle is None:
+            new_vehicles.append(
+                Vehicle(plate_key=row.plate_key, created_at=now, updated_at=now, **values)
+            )
+        elif any(getattr(vehicle, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(vehicle, k, v)
+            vehicle.updated_at = now
+            changed_vehicles.append(vehicle)
+    Vehicle.objects.bulk_create(new_vehicles)
+    Vehicle.objects.bulk_update(changed_vehicles, [*_VEHICLE_FIELDS, "updated_at"])
+    report.vehicles_created += len(new_vehicles)
+    report.vehicles_updated += len(changed_vehicles)
+    vehicles = Vehicle.objects.in_bulk([r.plate_key for r in good], field_name="plate_key")
+
+    # Ownerships: close the open row when the owner changed, open the new owner's.
+    closing, opening = [], []
+    for row in good:
+        vehicle = vehicles[row.plate_key]
+        owner = owners[row.cnic]
+        current = open_rows.get(vehicle.pk)
+        if current is not None and current.owner_id == owner.pk:
+            continue
+        if current is not None:
+            current.valid_to = since[row.line]
+            closing.append(current)
+        opening.append(Ownership(vehicle=vehicle, owner=owner, valid_from=since[row.line]))
+    Ownership.objects.bulk_update(closing, ["valid_to"])
+    Ownership.objects.bulk_create(opening)
+    report.ownerships_closed += len(closing)
+    report.ownerships_opened += len(opening)
+    report.rows_imported += len(good)
