@@ -175,7 +175,9 @@ class PlateRead(models.Model):
         CAMERA = "camera", "Camera (unverified)"
         NONE = "none", "None"
 
-    event = models.OneToOneField(ViolationEvent, on_delete=models.PROTECT, related_name="plate_read")
+    event = models.OneToOneField(
+        ViolationEvent, on_delete=models.PROTECT, related_name="plate_read"
+    )
     image = models.ForeignKey(
         EvidenceImage, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -1,0 +1,713 @@
+"""Writes for camera events: ingest (API and vendor adapters) and the plate-reading step.
+
+Ingest is one transaction per request. The event row is inserted first, so a
+replay of the same `(camera, camera_event_id)` fails on the unique constraint
+before any file is written; evidence files are written inside the transaction and
+deleted again if it does not commit. A process killed between writing a file and
+committing leaves an orphan under `evidence/<day>/<event id>/` with no row: the
+only case, and harmless (nothing points at it; a sweep can compare storage to rows).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from anpr.models import (
+    Camera,
+    EvidenceImage,
+    IdempotencyRecord,
+    IngestClient,
+    PlateRead,
+    ViolationEvent,
+)
+from config.api import ApplicationError, Conflict, Forbidden, TooLarge, Unprocessable
+
+if TYPE_CHECKING:
+    from anpr.adapters import VendorEvent
+
+logger = logging.getLogger(__name__)
+
+# Defaults; each can be overridden in settings (and so by the environment there).
+INGEST_MAX_IMAGE_BYTES = 4 * 1024 * 1024
+INGEST_MAX_IMAGE_PIXELS = 40_000_000  # 8K frames are ~33 MP; a bomb is far above
+INGEST_MAX_IMAGES = 6
+INGEST_IDEMPOTENCY_IN_FLIGHT_SECONDS = 120  # a claim older than this was abandoned (crash)
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+class UnsupportedImage(ApplicationError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+@dataclass(frozen=True)
+class ImageUpload:
+    """One image as received: the part/field name it came in, and its exact bytes."""
+
+    name: str
+    kind: str  # EvidenceImage.Kind
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ProbedImage:
+    upload: ImageUpload
+    sha256: str
+    format: str  # "jpeg" | "png"
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class ViolationInput:
+    camera: str
+    camera_event_id: str
+    captured_at: datetime
+    offence_code: str
+    speed_kmh: Decimal | None = None
+    speed_limit_kmh: int | None = None
+    lane: int | None = None
+    camera_plate_text: str = ""
+    camera_plate_confidence: float | None = None
+
+
+@dataclass
+class IngestResult:
+    status_code: int
+    body: dict[str, Any]
+    event_id: int | None
+    replayed: bool = False
+
+
+def image_kind_for(name: str) -> str:
+    """`scene`, `plate`, anything else (`extra`, `extra_2`, `vehicle`...) is `other`."""
+    base = name.split(".")[0].lower()
+    if base in ("scene", "plate"):
+        return base
+    return EvidenceImage.Kind.OTHER
+
+
+def image_from_base64(*, name: str, kind: str | None, content: str, field: str) -> ImageUpload:
+    try:
+        data = base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise ApplicationError("not valid base64", field=field) from None
+    return ImageUpload(name=name, kind=kind or image_kind_for(name), data=data)
+
+
+def images_probe(images: Sequence[ImageUpload]) -> list[ProbedImage]:
+    """Check count, bytes, format (by content, not name) and pixels; hash the original bytes."""
+    from anpr.imaging import ImageError, image_probe
+
+    max_images = _setting("INGEST_MAX_IMAGES", INGEST_MAX_IMAGES)
+    max_bytes = _setting("INGEST_MAX_IMAGE_BYTES", INGEST_MAX_IMAGE_BYTES)
+    max_pixels = _setting("INGEST_MAX_IMAGE_PIXELS", INGEST_MAX_IMAGE_PIXELS)
+    if not images:
+        raise ApplicationError("at least one image is required (scene, plate, ...)", field="images")
+    if len(images) > max_images:
+        raise ApplicationError(
+            f"{len(images)} images sent; at most {max_images} per event", field="images"
+        )
+    probed = []
+    for upload in images:
+        where = f"images.{upload.name}"
+        if len(upload.data) > max_bytes:
+            raise TooLarge(f"{len(upload.data)} bytes; at most {max_bytes} per image", field=where)
+        try:
+            info = image_probe(upload.data, max_pixels=max_pixels)
+        except ImageError as exc:
+            message = str(exc)
+            if "too large" in message:
+                raise TooLarge(message, field=where) from None
+            raise UnsupportedImage(f"{message} (JPEG and PNG only)", field=where) from None
+        probed.append(
+            ProbedImage(
+                upload=upload,
+                sha256=hashlib.sha256(upload.data).hexdigest(),
+                format=info.format,
+                width=info.width,
+                height=info.height,
+            )
+        )
+    return probed
+
+
+def _fingerprint(data: ViolationInput, images: Sequence[ProbedImage]) -> str:
+    # Canonical, so a retry with another multipart boundary or base64 line wrapping
+    # (same event, same bytes) is recognised as the same request.
+    canonical = {
+        "camera": data.camera,
+        "camera_event_id": data.camera_event_id,
+        "captured_at": data.captured_at.isoformat(),
+        "offence_code": data.offence_code,
+        "speed_kmh": None if data.speed_kmh is None else str(data.speed_kmh),
+        "speed_limit_kmh": data.speed_limit_kmh,
+        "lane": data.lane,
+        "camera_plate_text": data.camera_plate_text,
+        "camera_plate_confidence": data.camera_plate_confidence,
+        "images": [[i.upload.name, i.upload.kind, i.sha256] for i in images],
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def _camera_for_client(*, client: IngestClient, code: str) -> Camera:
+    # One message for "unknown" and "someone else's": no probing for camera codes.
+    camera = client.cameras.filter(code=code).first()
+    if camera is None:
+        raise Forbidden("unknown camera, or not one of this client's cameras", field="camera")
+    if camera.status == Camera.Status.RETIRED:
+        raise Forbidden("camera is retired", field="camera")
+    return camera
+
+
+def _offence_check(*, code: str) -> None:
+    try:
+        from challan.models import Offence
+    except ImportError:  # the offence schedule is not installed: the case step checks later
+        return
+    if not Offence.objects.filter(code=code, active=True).exists():
+        raise ApplicationError(f"unknown or inactive offence code {code!r}", field="offence_code")
+
+
+def _accepted_body(event: ViolationEvent) -> dict[str, Any]:
+    return {
+        "event_id": event.pk,
+        "status": ViolationEvent.Status.RECEIVED.value,
+        "status_url": reverse("anpr:violation-status", kwargs={"pk": event.pk}),
+    }
+
+
+def _idempotency_claim(
+    *, client: IngestClient, key: str, request_sha256: str
+) -> IngestResult | None:
+    """Claim `key` in its own committed transaction; or return the first answer to replay.
+
+    Committed before the work starts, so a concurrent copy sees the claim at once and
+    gets 409 instead of waiting for the first one to finish.
+    """
+    if len(key) > 255:
+        raise ApplicationError("at most 255 characters", field="Idempotency-Key")
+    try:
+        with transaction.atomic():
+            IdempotencyRecord.objects.create(client=client, key=key, request_sha256=request_sha256)
+        return None
+    except IntegrityError:
+        pass
+    record = IdempotencyRecord.objects.get(client=client, key=key)
+    if record.request_sha256 != request_sha256:
+        raise Unprocessable(
+            "this Idempotency-Key was already used with a different request body",
+            field="Idempotency-Key",
+        )
+    if record.state == IdempotencyRecord.State.DONE:
+        assert record.response_status is not None and record.event_id is not None
+        return IngestResult(
+            status_code=record.response_status,
+            body=dict(record.response_body or {}),
+            event_id=record.event_id,
+            replayed=True,
+        )
+    stale = timezone.now() - timedelta(
+        seconds=_setting(
+            "INGEST_IDEMPOTENCY_IN_FLIGHT_SECONDS", INGEST_IDEMPOTENCY_IN_FLIGHT_SECONDS
+        )
+    )
+    # An abandoned claim (its request died) is taken over by exactly one retry.
+    taken = IdempotencyRecord.objects.filter(
+        pk=record.pk, state=IdempotencyRecord.State.IN_FLIGHT, created_at__lt=stale
+    ).update(created_at=timezone.now())
+    if taken:
+        return None
+    raise Conflict(
+        "a request with this Idempotency-Key is still being processed; retry later",
+        field="Idempotency-Key",
+    )
+
+
+def _idempotency_finish(*, client: IngestClient, key: str, result: IngestResult) -> None:
+    IdempotencyRecord.objects.filter(client=client, key=key).update(
+        state=IdempotencyRecord.State.DONE,
+        response_status=result.status_code,
+        response_body=result.body,
+        event_id=result.event_id,
+    )
+
+
+def _replay_of_existing_event(
+    *, camera: Camera, camera_event_id: str, fingerprint: str
+) -> IngestResult:
+    existing = ViolationEvent.objects.only("pk", "payload_sha256").get(
+        camera=camera, camera_event_id=camera_event_id
+    )
+    if existing.payload_sha256 != fingerprint:
+        raise Unprocessable(
+            "this camera already sent a different event with this id",
+            field="camera_event_id",
+        )
+    return IngestResult(
+        status_code=202, body=_accepted_body(existing), event_id=existing.pk, replayed=True
+    )
+
+
+def violation_ingest(
+    *,
+    client: IngestClient,
+    data: ViolationInput,
+    images: Sequence[ImageUpload],
+    source: str = ViolationEvent.Source.API,
+    idempotency_key: str | None = None,
+) -> IngestResult:
+    """Store one camera event and its evidence; dispatch plate reading after commit.
+
+    Answers 202 with the event id; a replay (same camera event, or same
+    Idempotency-Key and body) answers the first response again.
+    """
+    if not client.is_active:
+        raise Forbidden("this ingest client is disabled")
+    probed = images_probe(images)
+    camera = _camera_for_client(client=client, code=data.camera)
+    _offence_check(code=data.offence_code)
+    fingerprint = _fingerprint(data, probed)
+
+    if idempotency_key is not None:
+        replay = _idempotency_claim(client=client, key=idempotency_key, request_sha256=fingerprint)
+        if replay is not None:
+            return replay
+
+    stored: list[str] = []
+    try:
+        try:
+            result = _event_store(
+                client=client,
+                camera=camera,
+                data=data,
+                probed=probed,
+                source=source,
+                fingerprint=fingerprint,
+                idempotency_key=idempotency_key,
+                stored=stored,
+            )
+        except IntegrityError:
+            if not ViolationEvent.objects.filter(
+                camera=camera, camera_event_id=data.camera_event_id
+            ).exists():
+                raise
+            result = _replay_of_existing_event(
+                camera=camera, camera_event_id=data.camera_event_id, fingerprint=fingerprint
+            )
+            if idempotency_key is not None:
+                _idempotency_finish(client=client, key=idempotency_key, result=result)
+    except BaseException:
+        for name in stored:
+            try:
+                default_storage.delete(name)
+            except Exception:  # the original error matters more; an orphan file is harmless
+                logger.exception("could not delete evidence file %s after a failed ingest", name)
+        if idempotency_key is not None:
+            # Errors are not cached: the same request gives the same 4xx again anyway,
+            # and a transient failure must stay retryable with the same key.
+            IdempotencyRecord.objects.filter(
+                client=client, key=idempotency_key, state=IdempotencyRecord.State.IN_FLIGHT
+            ).delete()
+        raise
+    return result
+
+
+# What a camera of each kind is there to catch, when its vendor event names no violation.
+CAMERA_KIND_OFFENCES = {
+    Camera.Kind.RED_LIGHT: "red_light",
+    Camera.Kind.WRONG_WAY: "wrong_way",
+    Camera.Kind.LANE: "lane_violation",
+}
+
+
+def vendor_event_ingest(
+    *,
+    client: IngestClient,
+    event: VendorEvent,
+    camera_code: str | None,
+    source: str,
+    idempotency_key: str | None = None,
+) -> IngestResult:
+    """Ingest a vendor adapter's event; heartbeats and plain passages answer 200 and store nothing."""
+    if not client.is_active:
+        raise Forbidden("this ingest client is disabled")
+    if event.ignored:
+        return IngestResult(status_code=200, body={"ignored": event.ignored}, event_id=None)
+    if camera_code:
+        camera = _camera_for_client(client=client, code=camera_code)
+    else:
+        found = (
+            client.cameras.filter(device_id__iexact=event.device_id).first()
+            if event.device_id
+            else None
+        )
+        if found is None:
+            raise Forbidden(
+                f"no camera of this client has device id {event.device_id or '(none sent)'}; "
+                "add ?camera=<code> to the upload URL or set the camera's device id",
+                field="camera",
+            )
+        camera = found
+    limit = event.speed_limit_kmh or camera.speed_limit_kmh
+    offence = event.offence_code or CAMERA_KIND_OFFENCES.get(Camera.Kind(camera.kind))
+    if offence is None and camera.kind == Camera.Kind.SPEED and event.speed_kmh and limit:
+        offence = "over_speeding" if event.speed_kmh > limit else None
+    if offence is None:
+        return IngestResult(
+            status_code=200,
+            body={"ignored": "no violation in this event (a plain passage)"},
+            event_id=None,
+        )
+    data = ViolationInput(
+        camera=camera.code,
+        camera_event_id=event.camera_event_id,
+        captured_at=event.captured_at,
+        offence_code=offence,
+        speed_kmh=event.speed_kmh,
+        speed_limit_kmh=limit,
+        lane=event.lane,
+        camera_plate_text=event.plate_text,
+        camera_plate_confidence=event.plate_confidence,
+    )
+    return violation_ingest(
+        client=client,
+        data=data,
+        images=event.images,
+        source=source,
+        idempotency_key=idempotency_key,
+    )
+
+
+def _event_store(
+    *,
+    client: IngestClient,
+    camera: Camera,
+    data: ViolationInput,
+    probed: Sequence[ProbedImage],
+    source: str,
+    fingerprint: str,
+    idempotency_key: str | None,
+    stored: list[str],
+) -> IngestResult:
+    with transaction.atomic():
+        # First write of the transaction: a duplicate fails here, before any file exists.
+        event = ViolationEvent.objects.create(
+            camera=camera,
+            camera_event_id=data.camera_event_id,
+            captured_at=data.captured_at,
+            offence_code=data.offence_code,
+            speed_kmh=data.speed_kmh,
+            speed_limit_kmh=data.speed_limit_kmh
+            if data.speed_limit_kmh is not None
+            else camera.speed_limit_kmh,
+            lane=data.lane,
+            camera_plate_text=data.camera_plate_text,
+            camera_plate_confidence=data.camera_plate_confidence,
+            source=source,
+            client=client,
+            payload_sha256=fingerprint,
+        )
+        rows = []
+        for position, image in enumerate(probed):
+            row = EvidenceImage(
+                event=event,
+                position=position,
+                kind=image.upload.kind,
+                name=image.upload.name[:100],
+                sha256=image.sha256,
+                size_bytes=len(image.upload.data),
+                width=image.width,
+                height=image.height,
+                content_type=f"image/{image.format}",
+            )
+            ext = "jpg" if image.format == "jpeg" else "png"
+            row.file.save(f"evidence.{ext}", ContentFile(image.upload.data), save=False)
+            assert row.file.name is not None
+            stored.append(row.file.name)
+            rows.append(row)
+        EvidenceImage.objects.bulk_create(rows)
+        result = IngestResult(status_code=202, body=_accepted_body(event), event_id=event.pk)
+        if idempotency_key is not None:
+            _idempotency_finish(client=client, key=idempotency_key, result=result)
+        transaction.on_commit(lambda: _after_ingest(event_id=event.pk, camera_id=camera.pk))
+    return result
+
+
+def _after_ingest(*, event_id: int, camera_id: int) -> None:
+    from anpr.tasks import event_read_plate as event_read_plate_task
+
+    now = timezone.now()
+    # Outside the ingest transaction: a busy camera's row is never a lock everyone waits on.
+    Camera.objects.filter(pk=camera_id).exclude(last_event_at__gte=now).update(last_event_at=now)
+    event_read_plate_task.delay(event_id)
+
+
+# --- Plate reading (the ANPR worker's step) ---------------------------------------------
+
+REASON_READER_UNAVAILABLE = "reader_unavailable"
+REASON_NO_PLATE = "no_plate_found"
+REASON_LOW_CONFIDENCE = "low_confidence"
+REASON_INVALID_FORMAT = "plate_format_invalid"
+REASON_CAMERA_DISAGREES = "camera_disagrees"
+REASON_NO_CAMERA_READING = "camera_plate_missing"
+REASON_CAMERA_ONLY = "camera_plate_unverified"
+REASON_IMAGE_UNREADABLE = "image_unreadable"
+
+
+@dataclass
+class _Timed:
+    """Wraps a reader to time its calls, so find time = scene time - read time."""
+
+    reader: Any
+    read_ms: float = 0.0
+    model_version: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        self.model_version = self.reader.model_version
+
+    def read_crops(self, crops: Sequence[Any]) -> list[Any]:
+        started = time.perf_counter()
+        try:
+            return list(self.reader.read_crops(crops))
+        finally:
+            self.read_ms += (time.perf_counter() - started) * 1000
+
+
+def _plate_key(text: str) -> tuple[str, str]:
+    """(key, display) of a plate text through the registry's rules; raw alnum when it fails."""
+    raw = "".join(ch for ch in text.upper() if ch.isalnum())
+    try:
+        from vehicles.plates import PlateFormatError, plate_normalize
+    except ImportError:
+        return raw, text.strip().upper()
+    try:
+        plate = plate_normalize(text)
+    except PlateFormatError:
+        return raw, text.strip().upper()
+    return plate.key, plate.display
+
+
+def _case_open(**kwargs: Any) -> Any:
+    """The hand-over to registry matching and the case workflow (challan app)."""
+    try:
+        from challan.services import case_open
+    except ImportError:  # challan workflow not installed yet: the event stays "read"
+        return None
+    return case_open(**kwargs)
+
+
+def _reader_or_none() -> tuple[Any, str]:
+    from anpr.readers import get_plate_reader
+
+    try:
+        return get_plate_reader(), ""
+    except Exception as exc:  # missing model file, bad setting, missing runtime
+        logger.warning("plate reader unavailable: %s", exc)
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+@dataclass
+class _Reading:
+    text: str = ""
+    key: str = ""
+    display: str = ""
+    confidence: float | None = None
+    char_confidences: list[float] = field(default_factory=list)
+    box: list[int] | None = None
+    model_version: str = ""
+    image: EvidenceImage | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    found: bool = False
+
+
+def _read_images(images: Sequence[EvidenceImage], reader: Any) -> tuple[_Reading, list[str]]:
+    """Read the plate crop if there is a usable one, else the scene; collect image errors."""
+    from anpr.imaging import ImageError, image_decode
+    from anpr.readers import read_scene
+
+    max_pixels = _setting("INGEST_MAX_IMAGE_PIXELS", INGEST_MAX_IMAGE_PIXELS)
+    errors: list[str] = []
+    reading = _Reading(model_version=reader.model_version)
+    order = sorted(
+        (i for i in images if i.kind in (EvidenceImage.Kind.PLATE, EvidenceImage.Kind.SCENE)),
+        key=lambda i: (i.kind != EvidenceImage.Kind.PLATE, i.position),
+    )
+    for image in order:
+        started = time.perf_counter()
+        try:
+            with image.file.open("rb") as fh:
+                data = fh.read()
+            if hashlib.sha256(data).hexdigest() != image.sha256:
+                raise ImageError("stored file does not match the SHA-256 taken at ingest")
+            pixels = image_decode(data, max_pixels=max_pixels)
+        except (ImageError, OSError) as exc:
+            errors.append(f"{image.kind} image {image.position}: {exc}")
+            continue
+        decode_ms = (time.perf_counter() - started) * 1000
+        timed = _Timed(reader)
+        started = time.perf_counter()
+        if image.kind == EvidenceImage.Kind.PLATE:
+            results = [r for r in timed.read_crops([pixels]) if r.text]
+        else:
+            results = read_scene(pixels, reader=timed)
+        total_ms = (time.perf_counter() - started) * 1000
+        reading.timings = {
+            "decode_ms": round(decode_ms, 2),
+            "find_ms": round(max(total_ms - timed.read_ms, 0.0), 2),
+            "read_ms": round(timed.read_ms, 2),
+        }
+        reading.image = image
+        if results:
+            best = results[0]
+            reading.found = True
+            reading.text = best.text
+            reading.key = best.key or ""
+            reading.display = best.display or ""
+            reading.confidence = float(best.confidence)
+            reading.char_confidences = [float(c) for c in best.char_confidences]
+            reading.box = [int(v) for v in best.box] if best.box is not None else None
+            return reading, errors
+    return reading, errors
+
+
+def event_read_plate(*, event: ViolationEvent) -> PlateRead | None:
+    """Read the event's plate, store the reading, route doubts to manual check, open the case.
+
+    Idempotent: an event already read (or failed) is left as it is. A corrupt image
+    fails this event only, with a message saying which image and why.
+    """
+    with transaction.atomic():
+        locked = ViolationEvent.objects.select_for_update().get(pk=event.pk)
+        if locked.status in (
+            ViolationEvent.Status.READ,
+            ViolationEvent.Status.MATCHED,
+            ViolationEvent.Status.FAILED,
+        ):
+            if locked.status == ViolationEvent.Status.READ:
+                _event_case_open(event=locked)  # a crash after reading, before the case
+            return PlateRead.objects.filter(event=locked).first()
+        locked.status = ViolationEvent.Status.READING
+        locked.save(update_fields=["status", "updated_at"])
+
+    images = list(EvidenceImage.objects.filter(event=event).order_by("position"))
+    reader, reader_error = _reader_or_none()
+    reasons: list[str] = []
+    reading = _Reading()
+    image_errors: list[str] = []
+    if reader is None:
+        reasons.append(REASON_READER_UNAVAILABLE)
+    else:
+        reading, image_errors = _read_images(images, reader)
+        readable = [i for i in images if i.kind != EvidenceImage.Kind.OTHER]
+        if readable and reading.image is None:
+            # Every scene/plate image was unusable: the event fails, with the reasons.
+            _event_fail(event=event, error="; ".join(image_errors))
+            return None
+        if image_errors:
+            reasons.append(REASON_IMAGE_UNREADABLE)
+
+    camera_text = event.camera_plate_text.strip()
+    camera_key, camera_display = _plate_key(camera_text) if camera_text else ("", "")
+    if reading.found:
+        source = PlateRead.Source.ANPR
+        threshold = _setting("ANPR_CONFIDENCE_THRESHOLD", 0.8)
+        if reading.confidence is None or reading.confidence < threshold:
+            reasons.append(REASON_LOW_CONFIDENCE)
+        if not reading.key:
+            reasons.append(REASON_INVALID_FORMAT)
+        anpr_key = reading.key or reading.text
+        if camera_text and camera_key != anpr_key:
+            reasons.append(REASON_CAMERA_DISAGREES)
+        plate_key, plate_display = reading.key or None, reading.display or reading.text or None
+    else:
+        if reader is not None:
+            reasons.append(REASON_NO_PLATE)
+        if camera_text:
+            source = PlateRead.Source.CAMERA
+            reasons.append(REASON_CAMERA_ONLY)
+            plate_key, plate_display = camera_key, camera_display
+        else:
+            source = PlateRead.Source.NONE
+            reasons.append(REASON_NO_CAMERA_READING)
+            plate_key, plate_display = None, None
+
+    with transaction.atomic():
+        locked = ViolationEvent.objects.select_for_update().get(pk=event.pk)
+        if locked.status != ViolationEvent.Status.READING:
+            return PlateRead.objects.filter(event=locked).first()  # a twin delivery won
+        plate_read = PlateRead.objects.create(
+            event=locked,
+            image=reading.image,
+            source=source,
+            text=reading.text if reading.found else camera_text,
+            key=plate_key or "",
+            display=plate_display or "",
+            confidence=reading.confidence if reading.found else locked.camera_plate_confidence,
+            char_confidences=reading.char_confidences,
+            box=reading.box,
+            model_version=reading.model_version,
+            timings=reading.timings,
+            manual_check_reasons=reasons,
+        )
+        locked.status = ViolationEvent.Status.READ
+        locked.error = "; ".join(filter(None, [reader_error, *image_errors]))
+        locked.save(update_fields=["status", "error", "updated_at"])
+        _event_case_open(event=locked, plate_read=plate_read)
+    return plate_read
+
+
+def _event_case_open(*, event: ViolationEvent, plate_read: PlateRead | None = None) -> None:
+    plate_read = plate_read or PlateRead.objects.filter(event=event).first()
+    if plate_read is None:
+        return
+    try:
+        case = _case_open(
+            event=event,
+            plate_key=plate_read.key or None,
+            plate_display=plate_read.display or None,
+            plate_source=plate_read.source,
+            plate_confidence=plate_read.confidence,
+            manual_check_reasons=list(plate_read.manual_check_reasons),
+        )
+    except ApplicationError as exc:
+        # A rule said no (e.g. the offence was retired since ingest): the reading stays,
+        # the event stays "read" with the reason, and the case step can be run again.
+        event.error = f"case not opened: {exc.message}"
+        event.save(update_fields=["error", "updated_at"])
+        return
+    if case is not None:
+        event.status = ViolationEvent.Status.MATCHED
+        event.save(update_fields=["status", "updated_at"])
+
+
+def _event_fail(*, event: ViolationEvent, error: str) -> None:
+    with transaction.atomic():
+        locked = ViolationEvent.objects.select_for_update().get(pk=event.pk)
+        if locked.status != ViolationEvent.Status.READING:
+            return None
+        locked.status = ViolationEvent.Status.FAILED
+        locked.error = error[:2000] or "no usable image"
+        locked.save(update_fields=["status", "error", "updated_at"])
+    logger.warning("event %s failed: %s", event.pk, locked.error)
+    return None
