@@ -449,6 +449,7 @@ def challan_serve(
         _start_clocks(challan, served_at)
         data = {
             "channel": channel,
+            "served_at": served_at.isoformat(),
             "due_at": challan.due_at.isoformat() if challan.due_at else None,
         }
         return _record(challan, "serve", actor=actor, role=role, data=data)
@@ -469,7 +470,7 @@ def challan_pay(
         role = _authorize(challan, "pay", actor)
         challan.paid_at = paid_at
         challan.paid_amount_rs = amount_rs
-        data = {"amount_rs": amount_rs, "reference": reference}
+        data = {"amount_rs": amount_rs, "reference": reference, "paid_at": paid_at.isoformat()}
         return _record(challan, "pay", actor=actor, role=role, data=data)
 
 
@@ -484,7 +485,8 @@ def challan_contest(
         challan = _lock(challan)
         role = _authorize(challan, "contest", actor)
         challan.contested_at = at
-        return _record(challan, "contest", actor=actor, role=role, reason=reason)
+        data = {"contested_at": at.isoformat()}
+        return _record(challan, "contest", actor=actor, role=role, reason=reason, data=data)
 
 
 def challan_decide_contest(
@@ -505,7 +507,7 @@ def challan_decide_contest(
                 challan.due_at += paused
                 challan.discount_until += paused
         challan.contested_at = None
-        data = {"upheld": upheld}
+        data = {"upheld": upheld, "decided_at": at.isoformat()}
         return _record(
             challan,
             "decide_contest",
@@ -535,7 +537,8 @@ def challan_mark_overdue(
         role = _authorize(challan, "mark_overdue", actor)
         if challan.due_at is None or at < challan.due_at:
             raise Conflict("the challan is not due yet", field="due_at")
-        return _record(challan, "mark_overdue", actor=actor, role=role)
+        data = {"at": at.isoformat(), "due_at": challan.due_at.isoformat()}
+        return _record(challan, "mark_overdue", actor=actor, role=role, data=data)
 
 
 def challan_escalate(

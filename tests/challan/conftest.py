@@ -10,6 +10,12 @@ from rest_framework.test import APIClient
 from tests.vehicles.factories import UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # Personas are created in nearly every test; PBKDF2 would make that the slowest part.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def _persona(username: str, *groups: str):
     user = UserFactory(username=username)
     for name in groups:

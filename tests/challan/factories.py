@@ -51,6 +51,7 @@ class ChallanFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Challan
+        skip_postgeneration_save = True
 
     class Params:
         vehicle_obj = factory.SubFactory(VehicleFactory)
