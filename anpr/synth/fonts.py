@@ -1,0 +1,78 @@
+"""Find TrueType fonts that install here, with fallbacks that always exist.
+
+Order of preference: DejaVu from the system (Debian fonts-dejavu-core), DejaVu bundled
+with matplotlib (in .venv-train), then Pillow's built-in scalable font. Plate fonts are
+plain condensed sans-serifs, so DejaVu Sans Condensed Bold is the closest match.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import sys
+
+from PIL import ImageFont
+
+# Relative weights: plates look most like a condensed bold sans.
+FONT_FILES = {
+    "DejaVuSansCondensed-Bold.ttf": 3,
+    "DejaVuSansCondensed.ttf": 4,
+    "DejaVuSans-Bold.ttf": 2,
+    "DejaVuSansMono-Bold.ttf": 1,
+    "DejaVuSans.ttf": 1,
+    "LiberationSansNarrow-Bold.ttf": 3,
+    "LiberationSans-Bold.ttf": 2,
+    "FreeSansBold.ttf": 2,
+}
+
+SEARCH_DIRS = [
+    "/usr/share/fonts/truetype",
+    "/usr/share/fonts/TTF",
+    "/usr/share/fonts",
+    "/usr/local/share/fonts",
+]
+
+
+def _candidate_dirs() -> list[str]:
+    dirs = list(SEARCH_DIRS)
+    extra = os.environ.get("ANPR_FONT_DIR")
+    if extra:
+        dirs.insert(0, extra)
+    for path in sys.path:
+        mpl = os.path.join(path, "matplotlib", "mpl-data", "fonts", "ttf")
+        if os.path.isdir(mpl):
+            dirs.append(mpl)
+    return dirs
+
+
+@functools.cache
+def available_fonts() -> tuple[tuple[str, int], ...]:
+    """(path, weight) of every known plate-like font found; sorted for determinism."""
+    found: dict[str, str] = {}
+    for directory in _candidate_dirs():
+        if not os.path.isdir(directory):
+            continue
+        for name in FONT_FILES:
+            if name in found:
+                continue
+            hits = sorted(glob.glob(os.path.join(directory, "**", name), recursive=True))
+            if hits:
+                found[name] = hits[0]
+    return tuple((found[name], FONT_FILES[name]) for name in sorted(found))
+
+
+@functools.cache
+def load_font(path: str | None, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    if path is None:
+        # Pillow >= 10.1 ships a scalable default font when FreeType is available.
+        return ImageFont.load_default(size)
+    return ImageFont.truetype(path, size)
+
+
+def font_choices() -> tuple[list[str | None], list[float]]:
+    fonts = available_fonts()
+    if not fonts:
+        return [None], [1.0]
+    total = sum(w for _, w in fonts)
+    return [p for p, _ in fonts], [w / total for _, w in fonts]
