@@ -565,3 +565,19 @@ def challan_close(*, challan: Challan, actor: Actor = None, reason: str = "") ->
         challan = _lock(challan)
         role = _authorize(challan, "close", actor)
         return _record(challan, "close", actor=actor, role=role, reason=reason)
+
+
+def challans_mark_overdue(*, at: datetime | None = None) -> int:
+    """The daily sweep: every served challan past its due date becomes overdue; how many did."""
+    at = at or timezone.now()
+    due = Challan.objects.filter(state=ChallanState.SERVED, due_at__lte=at).values_list(
+        "pk", flat=True
+    )
+    done = 0
+    for pk in list(due):
+        try:
+            challan_mark_overdue(challan=Challan(pk=pk), at=at)
+        except Conflict:  # paid or contested meanwhile
+            continue
+        done += 1
+    return done

@@ -383,3 +383,17 @@ def test_full_happy_path_leaves_a_complete_trail(reviewer):
         (S.SERVED, S.PAID),
         (S.PAID, S.CLOSED),
     ]
+
+
+def test_the_overdue_sweep_marks_only_past_due_served_challans():
+    due = ChallanFactory(state=S.ISSUED)
+    services.challan_serve(challan=due, served_at=SERVED)
+    not_yet = ChallanFactory(state=S.ISSUED)
+    services.challan_serve(challan=not_yet, served_at=SERVED + dt.timedelta(days=5))
+    ChallanFactory(state=S.PAID)
+
+    at = SERVED + dt.timedelta(days=22)
+    assert services.challans_mark_overdue(at=at) == 1
+    assert services.challans_mark_overdue(at=at) == 0
+    assert Challan.objects.get(pk=due.pk).state == S.OVERDUE
+    assert Challan.objects.get(pk=not_yet.pk).state == S.SERVED
