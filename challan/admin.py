@@ -53,14 +53,20 @@ class ReadOnlyInline(admin.TabularInline):
 
 class ChallanEvidenceInline(ReadOnlyInline):
     model = ChallanEvidence
-    fields = ["event", "is_duplicate", "attached_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("event", "is_duplicate", "attached_at")
 
 
 class ChallanEventInline(ReadOnlyInline):
     model = ChallanEvent
-    fields = ["at", "transition", "from_state", "to_state", "actor", "actor_role", "reason"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "at",
+        "transition",
+        "from_state",
+        "to_state",
+        "actor",
+        "actor_role",
+        "reason",
+    )
     ordering = ["id"]
 
 
