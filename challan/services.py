@@ -71,8 +71,24 @@ def _dedupe_lock(key: str) -> None:
         )
 
 
+def _dedupe_key(
+    offence: Offence, vehicle: Vehicle | None, plate_key: str | None, event_pk: int
+) -> str:
+    """What one case per offence is keyed on: the vehicle, else the plate, else the event."""
+    if vehicle is not None:
+        return f"challan-dedupe:{offence.code}:v{vehicle.pk}"
+    if plate_key:
+        return f"challan-dedupe:{offence.code}:p{plate_key}"
+    return f"challan-dedupe:{offence.code}:e{event_pk}"
+
+
 def _duplicate_of(
-    *, offence: Offence, vehicle: Vehicle | None, plate_key: str | None, at: datetime
+    *,
+    offence: Offence,
+    vehicle: Vehicle | None,
+    plate_key: str | None,
+    at: datetime,
+    exclude: int | None = None,
 ) -> Challan | None:
     window = timedelta(minutes=_setting_int("ECHALLAN_DUPLICATE_WINDOW_MINUTES", 10))
     same: Q
@@ -85,9 +101,27 @@ def _duplicate_of(
     return (
         Challan.objects.select_for_update()
         .filter(same, offence=offence, state__in=DUPLICATE_TARGET_STATES)
+        .exclude(pk=exclude)
         .filter(captured_at__gte=at - window, captured_at__lte=at + window)
         .order_by("captured_at", "id")
         .first()
+    )
+
+
+def _mark_duplicate(challan: Challan, *, reason: str, data: dict[str, Any]) -> None:
+    """Flag the surviving case and note in its trail which events joined it."""
+    if not challan.flag_duplicate:
+        Challan.objects.filter(pk=challan.pk).update(flag_duplicate=True)
+        challan.flag_duplicate = True
+    ChallanEvent.objects.create(
+        challan=challan,
+        transition="attach_duplicate",
+        from_state=challan.state,
+        to_state=challan.state,
+        actor=None,
+        actor_role=Role.SYSTEM,
+        reason=reason,
+        data=data,
     )
 
 
@@ -157,27 +191,16 @@ def case_open(
 
         match = vehicle_find(plate=plate_key, at=at) if plate_key else None
         vehicle = match.vehicle if match and match.status == "match" else None
-        _dedupe_lock(
-            f"challan-dedupe:{offence.code}:"
-            + (f"v{vehicle.pk}" if vehicle else f"p{plate_key or f'event{event.pk}'}")
-        )
+        _dedupe_lock(_dedupe_key(offence, vehicle, plate_key, event.pk))
 
         duplicate_of = _duplicate_of(offence=offence, vehicle=vehicle, plate_key=plate_key, at=at)
         if duplicate_of is not None:
             ChallanEvidence.objects.create(challan=duplicate_of, event=event, is_duplicate=True)
-            if not duplicate_of.flag_duplicate:
-                Challan.objects.filter(pk=duplicate_of.pk).update(flag_duplicate=True)
-                duplicate_of.flag_duplicate = True
-            ChallanEvent.objects.create(
-                challan=duplicate_of,
-                transition="attach_duplicate",
-                from_state=duplicate_of.state,
-                to_state=duplicate_of.state,
-                actor=None,
-                actor_role=Role.SYSTEM,
+            _mark_duplicate(
+                duplicate_of,
                 reason="same vehicle and offence within the duplicate window",
                 data={
-                    "event": event.pk,
+                    "events": [event.pk],
                     "camera": event.camera.code,
                     "captured_at": at.isoformat(),
                 },
@@ -311,17 +334,24 @@ def _lock(challan: Challan) -> Challan:
     )
 
 
-def _authorize(challan: Challan, name: str, actor: Actor) -> str:
+def _check_role(name: str, actor: Actor) -> str:
+    """The role the actor acts in for transition `name`; Forbidden when it has none of them."""
     allowed = _transition_roles()[name]
     if not user_roles(actor) & allowed:
         raise Forbidden(
             f"{name} needs one of the roles {', '.join(sorted(allowed))}", field="actor"
         )
+    return actor_role(actor, allowed)
+
+
+def _authorize(challan: Challan, name: str, actor: Actor) -> str:
+    """Role first (403), then state (409), on the locked row."""
+    role = _check_role(name, actor)
     if not can_proceed(getattr(challan, name)):
         raise Conflict(
             f"a case in state {challan.state} cannot {name.replace('_', ' ')}", field="state"
         )
-    return actor_role(actor, allowed)
+    return role
 
 
 def _record(
@@ -359,12 +389,17 @@ def challan_confirm_plate(
     vehicle: Vehicle | None = None,
     reason: str = "",
 ) -> Challan:
-    """A reviewer read the plate in the photo: match it again at capture time, then review."""
+    """A reviewer read the plate in the photo: match it again at capture time, then review.
+
+    When the vehicle turns out to have another open case for the same offence within the
+    duplicate window (a misread first event, a correct second one), this case's evidence
+    joins that case and this one is rejected as its duplicate: one offence, one challan.
+    """
+    _check_role("confirm_plate", actor)
     with transaction.atomic():
-        challan = _lock(challan)
-        role = _authorize(challan, "confirm_plate", actor)
+        current = Challan.objects.select_related("offence").get(pk=challan.pk)
         match = vehicle_find(
-            plate=vehicle.plate_key if vehicle else plate_key, at=challan.captured_at
+            plate=vehicle.plate_key if vehicle else plate_key, at=current.captured_at
         )
         if match.status != "match" or (vehicle is not None and match.vehicle != vehicle):
             raise Unprocessable(
@@ -375,6 +410,12 @@ def challan_confirm_plate(
             raise Unprocessable(
                 "the vehicle had no registered owner at the time", field="plate_key"
             )
+        found = match.vehicle
+        assert found is not None
+        # Same lock order as case_open: the vehicle's dedupe lock, then the case row.
+        _dedupe_lock(_dedupe_key(current.offence, found, None, current.event_id))
+        challan = _lock(challan)
+        role = _authorize(challan, "confirm_plate", actor)
         reasons: list[str] = []
         facts = _match_facts(
             match,
@@ -386,12 +427,39 @@ def challan_confirm_plate(
         for name, value in facts.items():
             setattr(challan, name, value)
         previous = {"plate_key": challan.plate_key, "source": challan.plate_source}
-        challan.plate_key = match.vehicle.plate_key  # type: ignore[union-attr]
-        challan.plate_display = match.vehicle.registration  # type: ignore[union-attr]
+        challan.plate_key = found.plate_key
+        challan.plate_display = found.registration
         challan.plate_source = PlateSource.REVIEWER
         challan.plate_confidence = None
-        data = {"previous": previous, "plate_key": challan.plate_key, "vehicle": challan.vehicle_id}
-        return _record(challan, "confirm_plate", actor=actor, role=role, reason=reason, data=data)
+        data: dict[str, Any] = {
+            "previous": previous,
+            "plate_key": challan.plate_key,
+            "vehicle": found.pk,
+        }
+
+        survivor = _duplicate_of(
+            offence=challan.offence,
+            vehicle=found,
+            plate_key=None,
+            at=challan.captured_at,
+            exclude=challan.pk,
+        )
+        if survivor is None:
+            return _record(
+                challan, "confirm_plate", actor=actor, role=role, reason=reason, data=data
+            )
+        evidence = ChallanEvidence.objects.filter(challan=challan)
+        moved = list(evidence.values_list("event_id", flat=True))
+        evidence.update(challan=survivor, is_duplicate=True)
+        _mark_duplicate(survivor, reason=f"merged from case {challan.pk}", data={"events": moved})
+        return _record(
+            challan,
+            "reject",
+            actor=actor,
+            role=_check_role("reject", actor),
+            reason=f"duplicate of case {survivor.pk} (same vehicle and offence)",
+            data={**data, "duplicate_of": survivor.pk, "events": moved},
+        )
 
 
 def challan_approve(*, challan: Challan, actor: Actor, reason: str = "") -> Challan:

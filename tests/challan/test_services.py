@@ -397,3 +397,41 @@ def test_the_overdue_sweep_marks_only_past_due_served_challans():
     assert services.challans_mark_overdue(at=at) == 0
     assert Challan.objects.get(pk=due.pk).state == S.OVERDUE
     assert Challan.objects.get(pk=not_yet.pk).state == S.SERVED
+
+
+def test_confirming_a_misread_case_onto_a_vehicle_with_an_open_case_merges_them(reviewer):
+    from challan.models import ChallanEvidence
+    from tests.challan.factories import ViolationEventFactory
+
+    vehicle = VehicleFactory(plate="BKM-1234")
+    survivor = ChallanFactory(vehicle_obj=vehicle)
+    misread = ChallanFactory(
+        state=S.NEEDS_PLATE_CHECK,
+        event=ViolationEventFactory(captured_at=CAPTURED + dt.timedelta(minutes=3)),
+        vehicle=None,
+        owner=None,
+        ownership=None,
+        vehicle_class="",
+        plate_key="8KM1234",
+        plate_display="8KM-1234",
+        amount_rs=None,
+    )
+
+    result = services.challan_confirm_plate(challan=misread, actor=reviewer, plate_key="BKM1234")
+
+    assert result.state == S.REJECTED
+    assert last_event(result).data["duplicate_of"] == survivor.pk
+    survivor.refresh_from_db()
+    assert survivor.flag_duplicate
+    assert set(
+        ChallanEvidence.objects.filter(challan=survivor).values_list("event_id", flat=True)
+    ) == {
+        survivor.event_id,
+        misread.event_id,
+    }
+
+
+def test_confirm_plate_checks_the_role_before_the_plate(outsider):
+    case = ChallanFactory(state=S.NEEDS_PLATE_CHECK)
+    with pytest.raises(Forbidden):
+        services.challan_confirm_plate(challan=case, actor=outsider, plate_key="nonsense")
