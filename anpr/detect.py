@@ -56,21 +56,45 @@ def _candidates(gray: np.ndarray, hsv: np.ndarray) -> list[Box]:
     return boxes
 
 
+def _char_count(roi: np.ndarray) -> int:
+    """Character-like blobs in a candidate: plates carry 4-10 glyphs of similar height."""
+    h, w = roi.shape
+    if h < 8 or w < 16:
+        return 0
+    best = 0
+    _, binary = cv2.threshold(roi, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    for mask in (binary, 255 - binary):  # dark text on light plates, or light on green
+        n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        count = 0
+        for x, y, cw, ch, area in stats[1:]:
+            if 0.22 * h <= ch <= 0.85 * h and 0.02 * w <= cw <= 0.3 * w and area >= 0.15 * cw * ch:
+                count += 1
+        best = max(best, count)
+    return best
+
+
 def _score(gray: np.ndarray, edges: np.ndarray, box: Box) -> float:
     x, y, w, h = box
     roi = gray[y : y + h, x : x + w]
     if roi.size == 0:
         return 0.0
+    inner = roi[h // 10 : h - h // 10, w // 20 : w - w // 20]
+    if inner.size == 0:
+        return 0.0
     edge_density = float(edges[y : y + h, x : x + w].mean()) / 255.0
-    contrast = float(roi.std()) / 64.0
-    # transitions along the middle row: characters give many dark/bright alternations
-    row = roi[h // 2]
-    _, binar = cv2.threshold(row.reshape(1, -1), 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    transitions = int(np.abs(np.diff(binar.ravel().astype(np.int16))).sum())
-    trans_score = min(transitions, 24) / 24.0
+    contrast = min(float(inner.std()) / 50.0, 1.0)
+    transitions = 0
+    for frac in (0.3, 0.5, 0.7):  # two-line plates: look at both lines
+        row = inner[int(inner.shape[0] * frac)].reshape(1, -1)
+        _, binar = cv2.threshold(row, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        transitions = max(transitions, int(np.abs(np.diff(binar.ravel().astype(np.int16))).sum()))
+    trans_score = min(transitions, 16) / 16.0
+    chars = _char_count(roi)
+    char_score = min(chars, 6) / 6.0
     aspect = w / h
-    aspect_score = 1.0 - min(abs(aspect - 2.8), 2.5) / 2.5 * 0.5
-    return (edge_density * 1.5 + min(contrast, 1.0) + trans_score * 1.5) * aspect_score
+    aspect_score = 1.0 - min(abs(aspect - 2.2), 2.5) / 2.5 * 0.5
+    base = edge_density + contrast + trans_score + 2.0 * char_score
+    return base * aspect_score * (1.0 if chars >= 3 else 0.4)
 
 
 def _iou(a: Box, b: Box) -> float:
@@ -101,7 +125,7 @@ def find_plates(image: np.ndarray, *, max_plates: int = 3) -> list[Box]:
         if bw < 24 or bh < 10 or bw > w * 0.6 or bh > h * 0.4:
             continue
         aspect = bw / bh
-        if not 1.4 <= aspect <= 6.0:
+        if not 1.2 <= aspect <= 6.0:
             continue
         scored.append((_score(gray, edges, box), box))
     scored.sort(key=lambda t: t[0], reverse=True)

@@ -91,7 +91,7 @@ def _file_version(path: Path) -> str:
 
 def resolve_model(model: str | os.PathLike | None) -> tuple[Path, Path]:
     """Return (onnx path, plate config path) for a model setting; never downloads by itself."""
-    if model is None:
+    if not model:  # None or "" (the setting's empty default): the committed model
         model = DEFAULT_MODEL
     path = Path(model)
     if path.suffix == ".onnx":
@@ -215,3 +215,19 @@ def read_scene(image: np.ndarray, *, reader: PlateReader | None = None) -> list[
     # A box whose reading is a valid plate beats one that is not; then confidence.
     found.sort(key=lambda r: (r.key is not None, r.confidence), reverse=True)
     return [r for r in found if r.text] or []
+
+
+def looks_like_crop(image: np.ndarray) -> bool:
+    """A plate crop is small and plate-shaped; camera scenes are large frames."""
+    h, w = image.shape[:2]
+    return h <= 400 and w <= 800 and 1.2 <= w / max(h, 1) <= 4.5
+
+
+def read_image(image: np.ndarray, *, reader: PlateReader | None = None) -> list[PlateReading]:
+    """Read a plate crop directly, or find and read the plates of a scene photo."""
+    reader = reader or get_plate_reader()
+    if looks_like_crop(image):
+        (reading,) = reader.read_crops([image])
+        h, w = image.shape[:2]
+        return [PlateReading(**{**reading.__dict__, "box": (0, 0, w, h)})] if reading.text else []
+    return read_scene(image, reader=reader)

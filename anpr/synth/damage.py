@@ -115,9 +115,9 @@ def place(plate: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.n
     pad = int(max(ph, pw) * 0.22)
     H, W = ph + 2 * pad, pw + 2 * pad
     src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
-    persp = _u(rng, 0.0, 0.1)
+    persp = _u(rng, 0.0, 0.07)
     jitter = rng.uniform(-persp, persp, (4, 2)) * np.array([pw, ph])
-    ang = np.radians(rng.normal(0, 3.5))
+    ang = np.radians(rng.normal(0, 2.5))
     cx, cy = pw / 2, ph / 2
     rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
     shear = _u(rng, -0.08, 0.08)
@@ -182,7 +182,7 @@ def camera(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         out = (out - mean) * _u(rng, 0.45, 1.0) + mean
     out = np.clip(out, 0, 255)
     out = 255.0 * (out / 255.0) ** _u(rng, 0.7, 1.5)
-    out = out * rng.uniform(0.85, 1.15, 3).astype(np.float32)
+    out = out * rng.uniform(0.92, 1.08, 3).astype(np.float32)
     if rng.random() < 0.15:  # washed-out, nearly grey photo (night IR, overcast)
         gray = out.mean(axis=2, keepdims=True)
         out = out * 0.3 + gray * 0.7

@@ -134,18 +134,21 @@ def render_scene(
     px, py = int(np.clip(px, 0, W - pw)), int(np.clip(py, 0, H - ph))
     scene[py : py + ph, px : px + pw] = plate
 
-    # burnt-in camera overlay
+    scene = scene * _u(rng, 0.7, 1.15) + rng.standard_normal((H, W, 1), dtype=np.float32) * 3
+    out = np.clip(scene, 0, 255).astype(np.uint8)
+
+    # burnt-in camera overlay (OpenCV draws text on 8-bit images only)
     timestamp = timestamp or dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(
         seconds=int(rng.integers(0, 3e7))
     )
     camera_code = camera_code or f"KHI-CAM-{int(rng.integers(1, 999)):03d}"
     overlay = f"{timestamp:%Y-%m-%d %H:%M:%S}  {camera_code}"
-    cv2.rectangle(scene, (0, 0), (W, 34), (0, 0, 0), -1)
+    cv2.rectangle(out, (0, 0), (W, 34), (0, 0, 0), -1)
     cv2.putText(
-        scene, overlay, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA
+        out, overlay, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA
     )
     cv2.putText(
-        scene,
+        out,
         "SAFE CITY KARACHI",
         (W - 260, H - 14),
         cv2.FONT_HERSHEY_SIMPLEX,
@@ -155,8 +158,6 @@ def render_scene(
         cv2.LINE_AA,
     )
 
-    scene = scene * _u(rng, 0.7, 1.15) + rng.normal(0, 3, (H, W, 1)).astype(np.float32)
-    out = np.clip(scene, 0, 255).astype(np.uint8)
     if jpeg_quality:
         ok, enc = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
         out = cv2.imdecode(enc, cv2.IMREAD_COLOR)

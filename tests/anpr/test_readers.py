@@ -1,0 +1,108 @@
+"""The plate reader on the committed model, read_scene, and the read_plates command."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+
+from anpr.readers import DEFAULT_MODEL, PlateReading, get_plate_reader, plate_reading, read_image, read_scene
+from anpr.synth import plate_image, random_plate_text, render_scene, synth_plates
+
+needs_model = pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no trained model in anpr/models/ yet")
+
+
+@pytest.fixture(scope="module")
+def reader():
+    from anpr.readers import FastPlateOcrReader
+
+    return FastPlateOcrReader()
+
+
+def test_plate_reading_normalizes_through_the_plate_rules():
+    r = plate_reading("lea122545", [0.99] * 8 + [0.7], model_version="m@1")
+    assert (r.text, r.key, r.display) == ("LEA122545", "LEA122545", "LEA-12-2545")
+    assert r.confidence == 0.7
+    bad = plate_reading("12", [0.9, 0.9], model_version="m@1")
+    assert bad.key is None and bad.display is None and bad.text == "12"
+    empty = plate_reading("", [], model_version="m@1")
+    assert empty.confidence == 0.0 and empty.key is None
+
+
+@needs_model
+def test_reader_reads_synthetic_crops_in_a_batch(reader):
+    samples = synth_plates(24, seed=31337)
+    readings = reader.read_crops([s.image for s in samples])
+    assert len(readings) == 24
+    for s, r in zip(samples, readings, strict=True):
+        assert isinstance(r, PlateReading)
+        assert r.model_version == reader.model_version
+        assert len(r.char_confidences) == len(r.text)
+        assert all(0.0 <= c <= 1.0 for c in r.char_confidences)
+    right = sum(r.text == s.key for s, r in zip(samples, readings, strict=True))
+    assert right >= 16, f"only {right}/24 synthetic plates read right"
+
+
+@needs_model
+def test_reader_takes_grayscale_and_odd_sizes(reader):
+    sample = synth_plates(1, seed=5)[0]
+    gray = cv2.cvtColor(sample.image, cv2.COLOR_BGR2GRAY)
+    tiny = cv2.resize(sample.image, (40, 20))
+    assert len(reader.read_crops([gray, tiny, sample.image])) == 3
+    assert reader.read_crops([]) == []
+
+
+@needs_model
+def test_get_plate_reader_is_cached_and_versioned():
+    assert get_plate_reader() is get_plate_reader()
+    assert get_plate_reader().model_version.startswith("pk_plate_ocr@")
+
+
+@needs_model
+def test_read_scene_finds_and_reads_the_plate(reader):
+    rng = np.random.default_rng(2024)
+    text = random_plate_text(rng, "sindh")
+    scene, box = render_scene(plate_image(text, rng), rng=rng, plate_width=220)
+    readings = read_scene(scene, reader=reader)
+    assert readings and readings[0].box is not None
+    assert readings[0].text == text.key
+
+
+def test_read_scene_without_a_plate_is_empty():
+    class Never:
+        model_version = "never"
+
+        def read_crops(self, crops):
+            raise AssertionError("nothing to read")
+
+    assert read_scene(np.full((720, 1280, 3), 80, np.uint8), reader=Never()) == []
+
+
+@needs_model
+def test_read_image_treats_small_images_as_crops(reader):
+    sample = synth_plates(1, seed=77, style="sindh")[0]
+    (r,) = read_image(sample.image, reader=reader) or [None]
+    assert r is not None and r.box == (0, 0, sample.image.shape[1], sample.image.shape[0])
+
+
+@needs_model
+def test_read_plates_command(tmp_path):
+    rng = np.random.default_rng(8)
+    text = random_plate_text(rng, "punjab")
+    plate = cv2.resize(plate_image(text, rng), (200, 100))
+    cv2.imwrite(str(tmp_path / "a_plate.png"), plate)
+    cv2.imwrite(str(tmp_path / "b_blank.jpg"), np.full((720, 1280, 3), 90, np.uint8))
+    (tmp_path / "c_broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match="1 file"):
+        call_command("read_plates", str(tmp_path), "--csv", stdout=out, stderr=err)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "file,plate,confidence"
+    plate_line, blank_line = lines[1].split(","), lines[2].split(",")
+    assert plate_line[0].endswith("a_plate.png") and plate_line[1] == text.display
+    assert 0.0 <= float(plate_line[2]) <= 1.0
+    assert blank_line == [str(tmp_path / "b_blank.jpg"), "", ""]
+    assert "c_broken.jpg,error," in err.getvalue()

@@ -1,0 +1,190 @@
+"""ANPR figures: accuracy, throughput and memory of the plate reader, against Tesseract 5.
+
+    make bench BENCH=anpr      (or: .venv/bin/python tests/bench/bench_anpr.py [--quick])
+
+Prints plate accuracy (exact letters+digits) and character accuracy on a synthetic
+test set (a seed never used for training) and on ../shared/datasets/pk-plates-dev when
+present; crops/s at batch 1 and 32; scene photos/s including plate finding; the peak
+resident memory of a reader process. The same figures for Tesseract 5 (Debian
+`tesseract-ocr`, one process per image, as a user without a plate model would run it)
+are measured in the same run when the binary is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from anpr.detect import _iou, crop_box, find_plates  # noqa: E402
+from anpr.imaging import image_decode  # noqa: E402
+from anpr.training.evaluate import DEV_SET, load_dev_set, score_reader, synth_test_set  # noqa: E402
+
+PLATE_WORDS = re.compile(r"ICT-ISLAMABAD|ISLAMABAD|PUNJAB|SINDH|KARACHI|ICT|GOVT")
+
+
+def _rate(fn, items: list, batch: int, min_seconds: float) -> float:
+    """Items per second calling fn on batches, for at least min_seconds."""
+    fn(items[:batch])  # warm-up
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < min_seconds:
+        for i in range(0, len(items) - batch + 1, batch):
+            fn(items[i : i + batch])
+            done += batch
+            if time.perf_counter() - started >= min_seconds:
+                break
+    return done / (time.perf_counter() - started)
+
+
+# ---------------------------------------------------------------------------- readers
+
+
+def fast_plate_ocr():
+    from anpr.readers import FastPlateOcrReader
+
+    reader = FastPlateOcrReader()
+    return reader, lambda crops: [r.text for r in reader.read_crops(crops)]
+
+
+def tesseract_read_one(crop: np.ndarray) -> str:
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
+    scale = 120 / gray.shape[0]
+    gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    ok, png = cv2.imencode(".png", gray)
+    out = subprocess.run(
+        ["tesseract", "stdin", "stdout", "--psm", "6", "-l", "eng",
+         "-c", "tessedit_char_whitelist=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"],
+        input=png.tobytes(), capture_output=True, timeout=30, check=False,
+    ).stdout.decode(errors="replace").upper()
+    # The words printed on plates are not part of the number; a user would drop them too.
+    out = PLATE_WORDS.sub(" ", out)
+    return "".join(ch for ch in out if ch.isalnum())
+
+
+def tesseract_read(crops):
+    return [tesseract_read_one(c) for c in crops]
+
+
+# ---------------------------------------------------------------------------- figures
+
+
+def scenes(n: int, seed: int = 424242):
+    from anpr.synth import plate_image, random_plate_text, render_scene
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        text = random_plate_text(rng)
+        scene, box = render_scene(plate_image(text, rng), rng=rng)
+        ok, jpg = cv2.imencode(".jpg", scene, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        out.append((jpg.tobytes(), box, text.key))
+    return out
+
+
+def scene_figures(read, items, *, min_seconds: float) -> dict:
+    def one(item):
+        data, _, _ = item
+        image = image_decode(data, max_pixels=40_000_000)
+        boxes = find_plates(image)
+        texts = read([crop_box(image, b) for b in boxes]) if boxes else []
+        return boxes, texts
+
+    found = correct = 0
+    for item in items:
+        boxes, texts = one(item)
+        if boxes and _iou(boxes[0], item[1]) > 0.5:
+            found += 1
+        if item[2] in texts[:1] or (texts and item[2] in texts):
+            correct += 1
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < min_seconds:
+        one(items[done % len(items)])
+        done += 1
+    return {
+        "scenes_per_s": done / (time.perf_counter() - started),
+        "find_rate": found / len(items),
+        "read_rate": correct / len(items),
+    }
+
+
+def reader_rss_mb(seconds: float) -> float:
+    """Peak RSS of a fresh process that loads the reader and reads scenes (a worker's load)."""
+    code = (
+        "import resource, time, numpy as np, cv2\n"
+        "from anpr.readers import get_plate_reader, read_image\n"
+        "from anpr.synth import plate_image, random_plate_text, render_scene\n"
+        "r = get_plate_reader(); rng = np.random.default_rng(1)\n"
+        "imgs = [render_scene(plate_image(random_plate_text(rng), rng), rng=rng)[0] for _ in range(8)]\n"
+        "crops = [cv2.resize(i, (160, 80)) for i in imgs] * 4\n"
+        f"t = time.time()\nwhile time.time() - t < {seconds}:\n"
+        "    [read_image(i, reader=r) for i in imgs]; r.read_crops(crops)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def report(name: str, read, *, synth_items, dev_items, crops, scene_items, batch_sizes, min_seconds):
+    print(f"\n== {name}")
+    s = score_reader(read, synth_items)
+    print(f"synthetic test set: n={s.n} plate_acc={s.plate_acc:.3f} char_acc={s.char_acc:.3f}")
+    if dev_items:
+        d = score_reader(read, dev_items)
+        print(f"real dev set:       n={d.n} plate_acc={d.plate_acc:.3f} char_acc={d.char_acc:.3f}")
+        for file, label, got in d.errors[:12]:
+            print(f"    {file}: {label} read as {got or '(nothing)'}")
+    else:
+        print(f"real dev set:       not present at {DEV_SET.resolve()}, skipped")
+    for b in batch_sizes:
+        print(f"crops/s at batch {b:>2}: {_rate(read, crops, b, min_seconds):8.1f}")
+    sf = scene_figures(read, scene_items, min_seconds=min_seconds)
+    print(
+        f"scenes/s with plate finding: {sf['scenes_per_s']:.1f} "
+        f"(plate found {sf['find_rate']:.0%}, plate read right {sf['read_rate']:.0%}, 1280x720 JPEG)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="smaller sets, shorter timings")
+    args = parser.parse_args()
+    n_synth = 300 if args.quick else 1000
+    min_seconds = 1.5 if args.quick else 4.0
+
+    synth_items = synth_test_set(n_synth)
+    dev_items = load_dev_set()
+    crops = [item[1] for item in synth_items[:256]]
+    scene_items = scenes(30 if args.quick else 60)
+
+    reader, read = fast_plate_ocr()
+    model_path = REPO / "anpr" / "models" / "pk_plate_ocr.onnx"
+    print(f"model {reader.model_version}, {model_path.stat().st_size / 1e6:.2f} MB, cpus={os.cpu_count()}")
+    report("fast-plate-ocr (anpr/models)", read, synth_items=synth_items, dev_items=dev_items,
+           crops=crops, scene_items=scene_items, batch_sizes=(1, 32), min_seconds=min_seconds)
+    print(f"peak RSS of a reader process: {reader_rss_mb(3.0):.0f} MB")
+
+    if shutil.which("tesseract"):
+        version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+        report(f"Tesseract baseline ({version}, psm 6, whitelist A-Z0-9)", tesseract_read,
+               synth_items=synth_items[:200], dev_items=dev_items, crops=crops[:64],
+               scene_items=scene_items[:20], batch_sizes=(1,), min_seconds=min_seconds)
+    else:
+        print("\nTesseract baseline: `tesseract` not installed (apt-get install tesseract-ocr), skipped")
+    print(f"\npeak RSS of this bench process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
