@@ -333,14 +333,6 @@ def violation_ingest(
     return result
 
 
-# What a camera of each kind is there to catch, when its vendor event names no violation.
-CAMERA_KIND_OFFENCES = {
-    Camera.Kind.RED_LIGHT: "red_light",
-    Camera.Kind.WRONG_WAY: "wrong_way",
-    Camera.Kind.LANE: "lane_violation",
-}
-
-
 def vendor_event_ingest(
     *,
     client: IngestClient,
@@ -370,9 +362,11 @@ def vendor_event_ingest(
             )
         camera = found
     limit = event.speed_limit_kmh or camera.speed_limit_kmh
-    offence = event.offence_code or CAMERA_KIND_OFFENCES.get(Camera.Kind(camera.kind))
-    if offence is None and camera.kind == Camera.Kind.SPEED and event.speed_kmh and limit:
-        offence = "over_speeding" if event.speed_kmh > limit else None
+    offence = event.offence_code
+    # A passage is a violation only when the payload says so: a red-light camera's plain
+    # ANPR read is not a red-light offence. Speed is the one fact we can check ourselves.
+    if offence is None and event.speed_kmh and limit and event.speed_kmh > limit:
+        offence = "over_speeding"
     if offence is None:
         return IngestResult(
             status_code=200,
@@ -597,18 +591,17 @@ def event_read_plate(*, event: ViolationEvent) -> PlateRead | None:
     Idempotent: an event already read (or failed) is left as it is. A corrupt image
     fails this event only, with a message saying which image and why.
     """
-    with transaction.atomic():
-        locked = ViolationEvent.objects.select_for_update().get(pk=event.pk)
-        if locked.status in (
-            ViolationEvent.Status.READ,
-            ViolationEvent.Status.MATCHED,
-            ViolationEvent.Status.FAILED,
-        ):
+    # Claim the event for reading with one conditional UPDATE; an event already read,
+    # matched or failed is left alone (a read one still gets its case, if a crash lost it).
+    claimed = ViolationEvent.objects.filter(
+        pk=event.pk, status__in=[ViolationEvent.Status.RECEIVED, ViolationEvent.Status.READING]
+    ).update(status=ViolationEvent.Status.READING, updated_at=timezone.now())
+    if not claimed:
+        with transaction.atomic():
+            locked = ViolationEvent.objects.select_for_update().get(pk=event.pk)
             if locked.status == ViolationEvent.Status.READ:
-                _event_case_open(event=locked)  # a crash after reading, before the case
-            return PlateRead.objects.filter(event=locked).first()
-        locked.status = ViolationEvent.Status.READING
-        locked.save(update_fields=["status", "updated_at"])
+                _event_case_open(event=locked)
+        return PlateRead.objects.filter(event=event).first()
 
     images = list(EvidenceImage.objects.filter(event=event).order_by("position"))
     reader, reader_error = _reader_or_none()
@@ -672,8 +665,7 @@ def event_read_plate(*, event: ViolationEvent) -> PlateRead | None:
         )
         locked.status = ViolationEvent.Status.READ
         locked.error = "; ".join(filter(None, [reader_error, *image_errors]))
-        locked.save(update_fields=["status", "error", "updated_at"])
-        _event_case_open(event=locked, plate_read=plate_read)
+        _event_case_open(event=locked, plate_read=plate_read)  # saves the event
     return plate_read
 
 
@@ -694,11 +686,10 @@ def _event_case_open(*, event: ViolationEvent, plate_read: PlateRead | None = No
         # A rule said no (e.g. the offence was retired since ingest): the reading stays,
         # the event stays "read" with the reason, and the case step can be run again.
         event.error = f"case not opened: {exc.message}"
-        event.save(update_fields=["error", "updated_at"])
-        return
+        case = None
     if case is not None:
         event.status = ViolationEvent.Status.MATCHED
-        event.save(update_fields=["status", "updated_at"])
+    event.save(update_fields=["status", "error", "updated_at"])
 
 
 def _event_fail(*, event: ViolationEvent, error: str) -> None:

@@ -1,0 +1,197 @@
+"""The ANPR worker step: reading, doubts routed to manual check, bad images, idempotency."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from anpr import services, tasks
+from anpr.models import PlateRead, ViolationEvent
+from anpr.readers import DEFAULT_MODEL
+from challan.models import Challan, ChallanEvidence
+from tests.anpr.conftest import FakeReader, jpeg
+
+pytestmark = pytest.mark.django_db
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+
+def ingest(client, event_id="ev-1", plate_text="BKM-1234", images=None, **fields):
+    images = images or {"scene": jpeg(640, 360), "plate": jpeg(200, 56)}
+    data = services.ViolationInput(
+        camera="KHI-SOU-002",
+        camera_event_id=event_id,
+        captured_at=datetime(2026, 11, 20, 4, 41, 7, tzinfo=UTC),
+        offence_code=fields.pop("offence_code", "over_speeding"),
+        camera_plate_text=plate_text,
+        camera_plate_confidence=0.9 if plate_text else None,
+        **fields,
+    )
+    result = services.violation_ingest(
+        client=client,
+        data=data,
+        images=[
+            services.ImageUpload(name=n, kind=services.image_kind_for(n), data=d)
+            for n, d in images.items()
+        ],
+    )
+    return ViolationEvent.objects.get(pk=result.event_id)
+
+
+def read(event) -> PlateRead:
+    services.event_read_plate(event=event)
+    event.refresh_from_db()
+    return PlateRead.objects.get(event=event)
+
+
+def test_a_confident_reading_that_agrees_with_the_camera_opens_a_case(tracs):
+    client, _ = tracs
+    event = ingest(client)
+
+    reading = read(event)
+
+    assert reading.source == "anpr"
+    assert (reading.text, reading.key, reading.display) == ("BKM1234", "BKM1234", "BKM-1234")
+    assert reading.confidence == pytest.approx(0.97)
+    assert reading.char_confidences == [0.97] * 7
+    assert reading.model_version == "fake@1"
+    assert reading.image.kind == "plate"  # the crop is read when there is one
+    assert set(reading.timings) == {"decode_ms", "find_ms", "read_ms"}
+    assert reading.manual_check_reasons == []
+    assert event.status == "matched"
+    case = ChallanEvidence.objects.get(event=event).challan
+    assert case.plate_key == "BKM1234" and case.plate_source == "anpr"
+
+
+def test_running_twice_changes_nothing_the_second_time(tracs):
+    client, _ = tracs
+    event = ingest(client)
+    first = read(event)
+    calls = FakeReader.calls
+
+    assert tasks.event_read_plate(event.pk) == "matched"
+
+    assert FakeReader.calls == calls
+    assert PlateRead.objects.get(event=event).pk == first.pk
+    assert Challan.objects.count() == 1
+    assert ChallanEvidence.objects.filter(event=event).count() == 1
+
+
+def test_low_confidence_goes_to_manual_plate_check(tracs):
+    client, _ = tracs
+    FakeReader.confidence = 0.41
+    reading = read(ingest(client))
+    assert reading.manual_check_reasons == ["low_confidence"]
+    assert ChallanEvidence.objects.get().challan.state == "needs_plate_check"
+
+
+def test_disagreement_with_the_camera_goes_to_manual_plate_check(tracs):
+    client, _ = tracs
+    reading = read(ingest(client, plate_text="AFR-420"))
+    assert reading.source == "anpr" and reading.key == "BKM1234"
+    assert reading.manual_check_reasons == ["camera_disagrees"]
+
+
+def test_a_reading_that_is_not_a_plate_is_flagged(tracs):
+    client, _ = tracs
+    FakeReader.text = "XX"
+    reading = read(ingest(client, plate_text=""))
+    assert "plate_format_invalid" in reading.manual_check_reasons
+
+
+def test_reader_unavailable_falls_back_to_the_camera_reading_unverified(tracs, settings):
+    client, _ = tracs
+    settings.ANPR_READER = "tests.anpr.conftest.BrokenReader"
+    event = ingest(client)
+
+    reading = read(event)
+
+    assert reading.source == "camera"
+    assert reading.key == "BKM1234"
+    assert reading.confidence == 0.9  # the camera's own
+    assert reading.manual_check_reasons == ["reader_unavailable", "camera_plate_unverified"]
+    assert "model" in event.error
+    assert event.status == "matched"
+    assert ChallanEvidence.objects.get(event=event).challan.state == "needs_plate_check"
+
+
+def test_the_configured_real_reader_reads_or_falls_back(tracs, settings):
+    """With the committed model the fixture plate is read; without it the camera's text stands."""
+    client, _ = tracs
+    settings.ANPR_READER = "anpr.readers.FastPlateOcrReader"
+    images = {
+        "scene": (FIXTURES / "hikvision/detectionPicture.jpg").read_bytes(),
+        "plate": (FIXTURES / "hikvision/licensePlatePicture.jpg").read_bytes(),
+    }
+    reading = read(ingest(client, images=images))
+    if DEFAULT_MODEL.exists():
+        assert reading.source == "anpr" and reading.model_version.startswith("pk_plate_ocr@")
+    else:
+        assert reading.source == "camera"
+        assert "reader_unavailable" in reading.manual_check_reasons
+
+
+def test_no_plate_in_the_scene_and_no_camera_reading(tracs):
+    client, _ = tracs
+    event = ingest(client, plate_text="", images={"scene": jpeg(320, 240, color=(90, 90, 90))})
+
+    reading = read(event)
+
+    assert reading.source == "none"
+    assert reading.manual_check_reasons == ["no_plate_found", "camera_plate_missing"]
+    assert reading.image.kind == "scene"
+    assert ChallanEvidence.objects.get(event=event).challan.state == "needs_plate_check"
+
+
+def test_corrupt_images_fail_that_event_with_a_clear_error_and_the_next_one_is_read(tracs):
+    client, _ = tracs
+    truncated = jpeg(640, 360, quality=95)[:-400]  # header fine, end of image missing
+    bad = ingest(client, "ev-bad", images={"scene": truncated, "plate": truncated})
+    good = ingest(client, "ev-good")
+
+    services.event_read_plate(event=bad)
+    bad.refresh_from_db()
+    read(good)
+
+    assert bad.status == "failed"
+    assert "truncated jpeg" in bad.error and "plate image" in bad.error
+    assert not PlateRead.objects.filter(event=bad).exists()
+    assert services.event_read_plate(event=bad) is None  # a retry leaves it failed
+    good.refresh_from_db()
+    assert good.status == "matched"
+
+
+def test_a_corrupt_crop_falls_back_to_the_scene(tracs, monkeypatch):
+    client, _ = tracs
+    from anpr import readers
+
+    def scene_reader(image, *, reader=None):
+        return reader.read_crops([image[:10, :10]])
+
+    monkeypatch.setattr(readers, "read_scene", scene_reader)
+    event = ingest(client, images={"scene": jpeg(640, 360), "plate": jpeg(200, 56)[:-2]})
+
+    reading = read(event)
+
+    assert reading.image.kind == "scene" and reading.source == "anpr"
+    assert reading.manual_check_reasons == ["image_unreadable"]
+    assert "plate image 1: truncated jpeg" in event.error
+
+
+def test_an_evidence_file_changed_after_ingest_is_detected(tracs, settings):
+    client, _ = tracs
+    event = ingest(client, images={"scene": jpeg(640, 360)})
+    image = event.images.get()
+    path = Path(settings.MEDIA_ROOT) / image.file.name
+    path.write_bytes(jpeg(640, 360, color=(0, 0, 255)))
+
+    services.event_read_plate(event=event)
+    event.refresh_from_db()
+
+    assert event.status == "failed"
+    assert "does not match the SHA-256" in event.error
+
+
+def test_the_task_on_a_missing_event_is_a_no_op():
+    assert tasks.event_read_plate(987654) == "missing"
