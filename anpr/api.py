@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import parsers, permissions
+from rest_framework import exceptions, parsers, permissions
 from rest_framework.authentication import BasicAuthentication, TokenAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,6 +33,20 @@ from anpr.serializers import (
     ViolationStatusSerializer,
 )
 from config.api import ApplicationError, TooLarge
+
+
+class IngestTokenAuthentication(TokenAuthentication):
+    """DRF's token authentication, loading the user's ingest client in the same query."""
+
+    def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
+        model = self.get_model()
+        try:
+            token = model.objects.select_related("user", "user__ingest_client").get(key=key)
+        except model.DoesNotExist:
+            raise exceptions.AuthenticationFailed("Invalid token.") from None
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        return (token.user, token)
 
 
 class IsIngestClient(permissions.BasePermission):
@@ -63,6 +77,7 @@ def _max_body_bytes() -> int:
 class IngestView(APIView):
     """Common ground: body size limit (413) before parsing, and parse errors as field errors."""
 
+    authentication_classes = [IngestTokenAuthentication]
     permission_classes = [permissions.IsAuthenticated, IsIngestClient]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -185,7 +200,7 @@ class ViolationStatusApi(APIView):
 
 class VendorIngestView(IngestView):
     # Cameras can hold a user name and password for their upload target, rarely a token.
-    authentication_classes = [TokenAuthentication, BasicAuthentication]
+    authentication_classes = [IngestTokenAuthentication, BasicAuthentication]
     source: str = ""
 
     def vendor_post(self, request: Request, make_event: Callable[[], VendorEvent]) -> Response:

@@ -49,6 +49,7 @@ INGEST_MAX_IMAGE_BYTES = 4 * 1024 * 1024
 INGEST_MAX_IMAGE_PIXELS = 40_000_000  # 8K frames are ~33 MP; a bomb is far above
 INGEST_MAX_IMAGES = 6
 INGEST_IDEMPOTENCY_IN_FLIGHT_SECONDS = 120  # a claim older than this was abandoned (crash)
+INGEST_OFFENCE_CACHE_SECONDS = 60  # a new or retired offence code is seen within this
 
 
 def _setting(name: str, default: Any) -> Any:
@@ -180,12 +181,27 @@ def _camera_for_client(*, client: IngestClient, code: str) -> Camera:
     return camera
 
 
-def _offence_check(*, code: str) -> None:
+_offence_codes: tuple[float, frozenset[str]] = (0.0, frozenset())
+
+
+def _active_offence_codes() -> frozenset[str] | None:
+    """Active offence codes, cached per process for INGEST_OFFENCE_CACHE_SECONDS (hot path)."""
+    global _offence_codes
     try:
         from challan.models import Offence
     except ImportError:  # the offence schedule is not installed: the case step checks later
-        return
-    if not Offence.objects.filter(code=code, active=True).exists():
+        return None
+    expires, codes = _offence_codes
+    if time.monotonic() >= expires:
+        codes = frozenset(Offence.objects.filter(active=True).values_list("code", flat=True))
+        ttl = _setting("INGEST_OFFENCE_CACHE_SECONDS", INGEST_OFFENCE_CACHE_SECONDS)
+        _offence_codes = (time.monotonic() + ttl, codes)
+    return codes
+
+
+def _offence_check(*, code: str) -> None:
+    codes = _active_offence_codes()
+    if codes is not None and code not in codes:
         raise ApplicationError(f"unknown or inactive offence code {code!r}", field="offence_code")
 
 
@@ -444,16 +460,13 @@ def _event_store(
         result = IngestResult(status_code=202, body=_accepted_body(event), event_id=event.pk)
         if idempotency_key is not None:
             _idempotency_finish(client=client, key=idempotency_key, result=result)
-        transaction.on_commit(lambda: _after_ingest(event_id=event.pk, camera_id=camera.pk))
+        transaction.on_commit(lambda: _after_ingest(event_id=event.pk))
     return result
 
 
-def _after_ingest(*, event_id: int, camera_id: int) -> None:
+def _after_ingest(*, event_id: int) -> None:
     from anpr.tasks import event_read_plate as event_read_plate_task
 
-    now = timezone.now()
-    # Outside the ingest transaction: a busy camera's row is never a lock everyone waits on.
-    Camera.objects.filter(pk=camera_id).exclude(last_event_at__gte=now).update(last_event_at=now)
     event_read_plate_task.delay(event_id)
 
 
@@ -603,6 +616,11 @@ def event_read_plate(*, event: ViolationEvent) -> PlateRead | None:
                 _event_case_open(event=locked)
         return PlateRead.objects.filter(event=event).first()
 
+    # The camera's last event seen: set here, off the ingest path, where a busy camera's
+    # row is not a lock every request waits on; never moved backwards.
+    Camera.objects.filter(pk=event.camera_id).exclude(last_event_at__gte=event.received_at).update(
+        last_event_at=event.received_at
+    )
     images = list(EvidenceImage.objects.filter(event=event).order_by("position"))
     reader, reader_error = _reader_or_none()
     reasons: list[str] = []

@@ -60,6 +60,8 @@ def test_a_confident_reading_that_agrees_with_the_camera_opens_a_case(tracs):
     assert set(reading.timings) == {"decode_ms", "find_ms", "read_ms"}
     assert reading.manual_check_reasons == []
     assert event.status == "matched"
+    event.camera.refresh_from_db()
+    assert event.camera.last_event_at == event.received_at
     case = ChallanEvidence.objects.get(event=event).challan
     assert case.plate_key == "BKM1234" and case.plate_source == "anpr"
 
