@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.files.uploadedfile import UploadedFile
 from django.shortcuts import get_object_or_404
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, parsers, permissions
@@ -33,6 +34,20 @@ from anpr.serializers import (
     ViolationStatusSerializer,
 )
 from config.api import ApplicationError, TooLarge
+
+
+class IngestTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "anpr.api.IngestTokenAuthentication"
+    name = "ingestTokenAuth"
+    priority = 1
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": 'An ingest client\'s token, with the prefix "Token "',
+        }
 
 
 class IngestTokenAuthentication(TokenAuthentication):
@@ -134,25 +149,27 @@ def _metadata(data: Any, files: dict[str, list[UploadedFile]]) -> Any:
         raise ApplicationError("not valid JSON", field="metadata") from None
 
 
-@extend_schema(
-    operation_id="violations_create",
-    summary="Ingest one camera violation event with its images",
-    description=(
-        "multipart/form-data: a `metadata` part (JSON, the fields below) and image files "
-        "named `scene`, `plate`, `extra`...; or application/json with the same fields and "
-        "`images: [{name, kind, content_base64}]`. JPEG/PNG only, checked by content. "
-        "Idempotent per (camera, camera_event_id) and per `Idempotency-Key` header."
-    ),
-    request={
-        "application/json": ViolationJsonInputSerializer,
-        "multipart/form-data": OpenApiTypes.OBJECT,
-    },
-    parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
-    responses={202: ViolationAcceptedSerializer},
-)
 class ViolationIngestApi(IngestView):
     parser_classes = [parsers.JSONParser, parsers.MultiPartParser]
 
+    @extend_schema(
+        operation_id="violations_create",
+        summary="Ingest one camera violation event with its images",
+        description=(
+            "multipart/form-data: a `metadata` part (JSON, the fields below) and image files "
+            "named `scene`, `plate`, `extra`...; or application/json with the same fields and "
+            "`images: [{name, kind, content_base64}]`. JPEG/PNG only, checked by content. "
+            "Idempotent per (camera, camera_event_id) and per `Idempotency-Key` header."
+        ),
+        request={
+            "application/json": ViolationJsonInputSerializer,
+            "multipart/form-data": OpenApiTypes.OBJECT,
+        },
+        parameters=[
+            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)
+        ],
+        responses={202: ViolationAcceptedSerializer},
+    )
     def post(self, request: Request) -> Response:
         data, files = self.parsed(request)
         images: list[services.ImageUpload] = []
@@ -216,17 +233,17 @@ class VendorIngestView(IngestView):
         return self.respond(result)
 
 
-@extend_schema(
-    operation_id="cameras_hikvision_event",
-    summary="Hikvision ISAPI ANPR/traffic event notification (multipart XML + JPEGs)",
-    parameters=[OpenApiParameter("camera", str, OpenApiParameter.QUERY, required=False)],
-    request={"multipart/form-data": OpenApiTypes.OBJECT, "application/xml": OpenApiTypes.STR},
-    responses={200: ViolationAcceptedSerializer},
-)
 class HikvisionEventApi(VendorIngestView):
     parser_classes = [parsers.MultiPartParser, RawXmlParser, TextXmlParser]
     source = ViolationEvent.Source.HIKVISION
 
+    @extend_schema(
+        operation_id="cameras_hikvision_event",
+        summary="Hikvision ISAPI ANPR/traffic event notification (multipart XML + JPEGs)",
+        parameters=[OpenApiParameter("camera", str, OpenApiParameter.QUERY, required=False)],
+        request={"multipart/form-data": OpenApiTypes.OBJECT, "application/xml": OpenApiTypes.STR},
+        responses={200: ViolationAcceptedSerializer},
+    )
     def post(self, request: Request) -> Response:
         data, files = self.parsed(request)
 
@@ -252,17 +269,20 @@ class HikvisionEventApi(VendorIngestView):
         return self.vendor_post(request, make_event)
 
 
-@extend_schema(
-    operation_id="cameras_dahua_event",
-    summary="Dahua ITC traffic event (JSON, pictures base64 or multipart)",
-    parameters=[OpenApiParameter("camera", str, OpenApiParameter.QUERY, required=False)],
-    request={"application/json": OpenApiTypes.OBJECT, "multipart/form-data": OpenApiTypes.OBJECT},
-    responses={200: ViolationAcceptedSerializer},
-)
 class DahuaEventApi(VendorIngestView):
     parser_classes = [parsers.JSONParser, parsers.MultiPartParser]
     source = ViolationEvent.Source.DAHUA
 
+    @extend_schema(
+        operation_id="cameras_dahua_event",
+        summary="Dahua ITC traffic event (JSON, pictures base64 or multipart)",
+        parameters=[OpenApiParameter("camera", str, OpenApiParameter.QUERY, required=False)],
+        request={
+            "application/json": OpenApiTypes.OBJECT,
+            "multipart/form-data": OpenApiTypes.OBJECT,
+        },
+        responses={200: ViolationAcceptedSerializer},
+    )
     def post(self, request: Request) -> Response:
         data, files = self.parsed(request)
 
