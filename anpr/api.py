@@ -18,6 +18,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, parsers, permissions
 from rest_framework.authentication import BasicAuthentication, TokenAuthentication
+from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -54,10 +55,9 @@ class IngestTokenAuthentication(TokenAuthentication):
     """DRF's token authentication, loading the user's ingest client in the same query."""
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
-        model = self.get_model()
         try:
-            token = model.objects.select_related("user", "user__ingest_client").get(key=key)
-        except model.DoesNotExist:
+            token = Token.objects.select_related("user", "user__ingest_client").get(key=key)
+        except Token.DoesNotExist:
             raise exceptions.AuthenticationFailed("Invalid token.") from None
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
