@@ -42,3 +42,13 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# Plate OCR model: synthetic data + fast-plate-ocr training in its own venv (TensorFlow
+# stays out of the runtime venv). About an hour on 2 CPU cores; installs the result in
+# anpr/models/ with its model card. TRAIN_ARGS="--scale 0.1" for a quick run.
+TRAIN_VENV := .venv-train
+train-ocr:
+	test -x $(TRAIN_VENV)/bin/python || $(PYTHON) -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TRAIN_VENV)/bin/python -m pip install --quiet -r anpr/training/requirements.txt
+	$(TRAIN_VENV)/bin/python -m anpr.training.train $(TRAIN_ARGS)

@@ -1,0 +1,148 @@
+"""Write anpr/models/MODEL_CARD.md from training.json and a fresh evaluation.
+
+    python -m anpr.training.model_card      (runtime venv or .venv-train)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from anpr.training.evaluate import load_dev_set, score_reader, synth_test_set
+
+MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+TRAINING = Path(__file__).resolve().parent
+
+
+def evaluate(n_synth: int = 1000) -> dict:
+    from anpr.readers import FastPlateOcrReader
+
+    reader = FastPlateOcrReader()
+
+    def read(crops):
+        return [r.text for r in reader.read_crops(crops)]
+
+    out: dict = {"model_version": reader.model_version}
+    synth = score_reader(read, synth_test_set(n_synth))
+    out["synthetic"] = synth.summary()
+    dev = load_dev_set()
+    if dev:
+        score = score_reader(read, dev)
+        out["dev"] = score.summary()
+        out["dev_errors"] = [f"{label} read as {got or '(nothing)'}" for _, label, got in score.errors]
+    crops = [c for _, c, _ in synth_test_set(256, seed=4242)]
+    for batch in (1, 32):
+        reader.read_crops(crops[:batch])
+        started, done = time.perf_counter(), 0
+        while time.perf_counter() - started < 3:
+            for i in range(0, 256, batch):
+                reader.read_crops(crops[i : i + batch])
+                done += batch
+        out[f"crops_per_s_b{batch}"] = round(done / (time.perf_counter() - started), 1)
+    return out
+
+
+def write_card(training: dict, metrics: dict) -> str:
+    onnx = MODELS_DIR / "pk_plate_ocr.onnx"
+    phases = "\n".join(
+        f"| {p['name']} | {p['n_train']:,} | {p['epochs']} | {p['batch_size']} | {p['lr']} | {p['seed']} |"
+        for p in training["phases"]
+    )
+    timings = training["timings"]
+    dev = metrics.get("dev")
+    dev_line = (
+        f"| real dev set (`../shared/datasets/pk-plates-dev`, {dev['n']} crops) | {dev['plate_acc']:.1%} | {dev['char_acc']:.1%} |"
+        if dev
+        else "| real dev set | not present when the card was written | |"
+    )
+    errors = "\n".join(f"- {e}" for e in metrics.get("dev_errors", [])) or "- none"
+    return f"""# Model card: `pk_plate_ocr.onnx`
+
+Pakistani number plate OCR for the e-Challan back office: reads a plate crop (one or
+two lines) and returns letters and digits, e.g. `LEA122545` for a Punjab plate
+`LEA-12-2545`, `AFR420` for a Sindh plate. Trained only on synthetic plates drawn by
+`anpr/synth/`; never on real photos.
+
+- Model version (reported with every reading): `{metrics['model_version']}`
+- Size: {onnx.stat().st_size / 1e6:.2f} MB (ONNX, float32), about 0.3 M parameters
+- Architecture: fast-plate-ocr CCT (`anpr/training/cct_pk.yaml`): 4 conv tokenizer
+  layers with max pooling, 4 transformer layers (dim 64, 1 head), relu everywhere (gelu
+  exports an `Erfc` node onnxruntime refuses)
+- Input: 64x128 grayscale, uint8, stretched (no letterbox); `pk_plate_ocr_plate_config.yaml`
+- Output: 10 slots over `0-9A-Z` plus pad `_`, with per-character probabilities
+
+## Metrics
+
+| set | plate accuracy | character accuracy |
+|---|---|---|
+| synthetic test set ({metrics['synthetic']['n']} plates, seed 990001, never trained on) | {metrics['synthetic']['plate_acc']:.1%} | {metrics['synthetic']['char_acc']:.1%} |
+{dev_line}
+
+Plate accuracy is an exact match of letters and digits (`?` in a label, an unreadable
+year, matches anything). Character accuracy is 1 - edit distance / label length.
+The dev set is for validation only; a separate set of real plates judges the model.
+
+Throughput on this machine's 2 CPU cores (onnxruntime, `FastPlateOcrReader.read_crops`,
+including resizing): {metrics['crops_per_s_b1']} crops/s at batch 1,
+{metrics['crops_per_s_b32']} crops/s at batch 32. Full figures, scene photos/s and the
+Tesseract baseline: `make bench BENCH=anpr`.
+
+Dev-set misreads when this card was written:
+
+{errors}
+
+## Data recipe
+
+`anpr/synth/` draws every plate style met in Karachi with Pillow/OpenCV (DejaVu fonts):
+Punjab two-line white plates with the green band, emblem and PUNJAB (with and without
+the two-digit year), new Punjab one-line, Sindh yellow/white with SINDH and the small
+year, old Karachi one-letter series with KARACHI, Islamabad (ICT, blue band), green
+commercial/government plates and motorcycle plates; style weights in
+`anpr/synth/plates.py` (`STYLES`). Damage (`anpr/synth/damage.py`): dirt, fading,
+glare, shadow, screws, frames, car-body background, perspective, rotation, shear,
+detector-like crop margins, resolution down to 80 px wide, defocus and motion blur,
+exposure, gamma, noise, JPEG 25-95. fast-plate-ocr's default training augmentation
+is applied on top.
+
+## Training
+
+Seed {training['seed']}; validation set {training['n_val']:,} synthetic plates (seed 777).
+Phases (each starts from the previous phase's best weights):
+
+| phase | images | epochs | batch | lr | data seed |
+|---|---|---|---|---|---|
+{phases}
+
+Time on 2 shared CPU cores: {timings.get('total_s', 0) / 60:.0f} min in all
+({json.dumps(timings)}). Best validation metrics: `{json.dumps(training.get('val_metrics', {}))}`.
+
+## Retrain
+
+    make train-ocr          # creates .venv-train from anpr/training/requirements.txt,
+                            # generates var/anpr-train/, trains, exports, installs here
+
+`python -m anpr.training.train --help` lists options (`--scale 0.1` for a quick run,
+`--no-install` to keep the committed model). Then `make bench BENCH=anpr`.
+
+## Limits
+
+- Synthetic-only training: plate fonts are approximated with DejaVu Sans; real wear,
+  unusual fonts, custom/fancy plates and heavy night IR glare are underrepresented.
+- The model reads what is printed: for Sindh plates the small registration year is
+  not part of the number and is ignored; for Punjab plates the year is part of the key.
+- Low confidence or disagreement with the camera's own reading must go to manual
+  plate check (ANPR_CONFIDENCE_THRESHOLD); cloned plates cannot be seen by OCR.
+"""
+
+
+def main() -> None:
+    training = json.loads((MODELS_DIR / "training.json").read_text())
+    metrics = evaluate()
+    (MODELS_DIR / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (MODELS_DIR / "MODEL_CARD.md").write_text(write_card(training, metrics))
+    print(json.dumps({k: v for k, v in metrics.items() if k != "dev_errors"}))
+
+
+if __name__ == "__main__":
+    main()
