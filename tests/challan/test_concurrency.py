@@ -22,7 +22,7 @@ from tests.vehicles.factories import VehicleFactory
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 
@@ -50,6 +50,7 @@ def in_threads(n: int, work: Callable[[int], Any]) -> list[Any]:
 
 @pytest.fixture
 def schedule():
+    # Transactional tests flush the database afterwards, data migrations included: seed again.
     seed_offences()
 
 
