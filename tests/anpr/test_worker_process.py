@@ -14,9 +14,7 @@ from tests.anpr.conftest import b64, jpeg, metadata
 
 @pytest.mark.broker
 @pytest.mark.django_db(transaction=True)
-def test_an_ingested_event_is_read_by_the_worker_and_becomes_a_case(
-    celery_worker_process, tracs
-):
+def test_an_ingested_event_is_read_by_the_worker_and_becomes_a_case(celery_worker_process, tracs):
     _, api = tracs
     response = api.post(
         "/api/v1/violations/",
