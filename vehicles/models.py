@@ -108,7 +108,6 @@ class Vehicle(models.Model):
 
     class Meta:
         ordering = ["plate_key"]
-        indexes = [models.Index(fields=["region", "vehicle_class"], name="vehicle_region_class")]
 
     def __str__(self) -> str:
         return self.registration
@@ -121,7 +120,10 @@ class Vehicle(models.Model):
 class Ownership(models.Model):
     """Who owned a vehicle over [valid_from, valid_to); valid_to null is the current owner."""
 
-    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="ownerships")
+    # No index of its own: ownership_vehicle_at (vehicle, -valid_from) serves every lookup by vehicle.
+    vehicle = models.ForeignKey(
+        Vehicle, on_delete=models.CASCADE, related_name="ownerships", db_index=False
+    )
     owner = models.ForeignKey(Owner, on_delete=models.PROTECT, related_name="ownerships")
     valid_from = models.DateTimeField()
     valid_to = models.DateTimeField(null=True, blank=True)

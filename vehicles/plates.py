@@ -167,6 +167,14 @@ def plate_normalize(text: str) -> PlateText:
     """
     if not isinstance(text, str):
         raise PlateFormatError(f"plate must be text, not {type(text).__name__}")
+    if text.isascii():
+        # Fast path for the usual "LEA-12-2545" / "bkm 1234": same answer as the general one.
+        key = text.upper().replace("-", "").replace(" ", "")
+        if key.isalnum() and _KEY_RE.fullmatch(key):
+            try:
+                return _from_tokens([key], None)
+            except PlateFormatError:
+                pass  # the general path gives the message (or finds a region word)
     tokens = _tokens(text)
     plate_tokens = [t for t in tokens if t not in _REGION_WORDS]
     word_hints = [_REGION_WORDS[t] for t in tokens if t in _REGION_WORDS]

@@ -1,6 +1,6 @@
 """Registry reads: which vehicle a plate is, who owned it at an instant, exemptions, hotlist.
 
-vehicle_find is on the hot path of every camera event: two indexed queries at most.
+vehicle_find is on the hot path of every camera event: one query on PostgreSQL, two elsewhere.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import Model, Q, QuerySet
 
 from vehicles.models import Exemption, Hotlist, Owner, Ownership, Vehicle
 from vehicles.plates import PlateFormatError, plate_confusions, plate_normalize
@@ -63,6 +64,55 @@ def ownership_at(*, vehicle: Vehicle, at: datetime) -> Ownership | None:
     return _ownerships_at([vehicle.pk], at).get(vehicle.pk)
 
 
+def _columns(model: type[Model], alias: str) -> tuple[list[str], str]:
+    fields = model._meta.concrete_fields
+    return [f.attname for f in fields], ", ".join(f"{alias}.{f.column}" for f in fields)
+
+
+_VEHICLE_ATTS, _VEHICLE_SQL = _columns(Vehicle, "v")
+_OWNERSHIP_ATTS, _OWNERSHIP_SQL = _columns(Ownership, "o")
+_OWNER_ATTS, _OWNER_SQL = _columns(Owner, "w")
+# One round trip: the vehicles and, through the (vehicle, -valid_from) index, the ownership
+# row covering the instant with its owner.
+_FIND_SQL = f"""
+    SELECT {_VEHICLE_SQL}, {_OWNERSHIP_SQL}, {_OWNER_SQL}
+    FROM vehicles_vehicle v
+    LEFT JOIN LATERAL (
+        SELECT * FROM vehicles_ownership o
+        WHERE o.vehicle_id = v.id AND o.valid_from <= %(at)s
+          AND (o.valid_to IS NULL OR o.valid_to > %(at)s)
+        ORDER BY o.valid_from DESC LIMIT 1
+    ) o ON true
+    LEFT JOIN vehicles_owner w ON w.id = o.owner_id
+    WHERE v.plate_key = ANY(%(keys)s)
+"""  # noqa: S608 - column lists come from the models, values are parameters
+
+
+def _vehicles_with_ownership(
+    keys: list[str], at: datetime
+) -> list[tuple[Vehicle, Ownership | None]]:
+    """Registered vehicles with these plate keys, each with its ownership at `at` (owner joined)."""
+    if connection.vendor != "postgresql":
+        vehicles = list(Vehicle.objects.filter(plate_key__in=keys))
+        owned = _ownerships_at((v.pk for v in vehicles), at)
+        return [(v, owned.get(v.pk)) for v in vehicles]
+    with connection.cursor() as cursor:
+        cursor.execute(_FIND_SQL, {"at": at, "keys": keys})
+        rows = cursor.fetchall()
+    nv, no = len(_VEHICLE_ATTS), len(_OWNERSHIP_ATTS)
+    db = connection.alias
+    out = []
+    for row in rows:
+        vehicle = Vehicle.from_db(db, _VEHICLE_ATTS, row[:nv])
+        ownership = None
+        if row[nv] is not None:
+            ownership = Ownership.from_db(db, _OWNERSHIP_ATTS, row[nv : nv + no])
+            ownership.vehicle = vehicle
+            ownership.owner = Owner.from_db(db, _OWNER_ATTS, row[nv + no :])
+        out.append((vehicle, ownership))
+    return out
+
+
 def _plate_keys(plate: str) -> tuple[str | None, list[tuple[str, int]]]:
     """(exact key or None when the text is no valid plate, confusable keys)."""
     try:
@@ -85,32 +135,28 @@ def vehicle_find(*, plate: str, at: datetime) -> VehicleMatch:
     keys = ([key] if key else []) + list(substitutions)
     if not keys:
         return VehicleMatch(status="none")
-    vehicles = {v.plate_key: v for v in Vehicle.objects.filter(plate_key__in=keys)}
-    if not vehicles:
+    found = {v.plate_key: (v, o) for v, o in _vehicles_with_ownership(keys, at)}
+    if not found:
         return VehicleMatch(status="none")
-    exact = vehicles.get(key) if key else None
-    if exact is not None:
-        ownership = _ownerships_at([exact.pk], at).get(exact.pk)
+    if key in found:
+        vehicle, ownership = found[key]
         return VehicleMatch(
             status="match",
-            vehicle=exact,
+            vehicle=vehicle,
             owner=ownership.owner if ownership else None,
             ownership=ownership,
         )
-    found = sorted(vehicles.values(), key=lambda v: (substitutions[v.plate_key], v.plate_key))
-    owned = _ownerships_at((v.pk for v in found), at)
-    candidates = []
-    for rank, vehicle in enumerate(found, start=1):
-        ownership = owned.get(vehicle.pk)
-        candidates.append(
-            Candidate(
-                vehicle=vehicle,
-                owner=ownership.owner if ownership else None,
-                plate_key=vehicle.plate_key,
-                substitutions=substitutions[vehicle.plate_key],
-                rank=rank,
-            )
+    ranked = sorted(found.items(), key=lambda item: (substitutions[item[0]], item[0]))
+    candidates = [
+        Candidate(
+            vehicle=vehicle,
+            owner=ownership.owner if ownership else None,
+            plate_key=plate_key,
+            substitutions=substitutions[plate_key],
+            rank=rank,
         )
+        for rank, (plate_key, (vehicle, ownership)) in enumerate(ranked, start=1)
+    ]
     return VehicleMatch(status="candidates", candidates=candidates)
 
 

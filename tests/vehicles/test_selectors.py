@@ -123,13 +123,14 @@ def test_invalid_text_is_none(text):
     assert match.status == "none" and match.candidates == [] and match.vehicle is None
 
 
-def test_lookup_takes_two_queries(sold_vehicle):
+def test_lookup_takes_at_most_two_queries(sold_vehicle):
     VehicleFactory(plate="LEB-12-2545")
     for plate in ("LEA-12-2545", "LE8-12-2545"):
         with CaptureQueriesContext(connection) as ctx:
             match = vehicle_find(plate=plate, at=AFTER)
             _ = [c.owner.name for c in match.candidates] + [match.owner and match.owner.name]
-        assert len(ctx.captured_queries) == 2, plate
+        # One round trip on PostgreSQL (a LATERAL join), two on SQLite.
+        assert len(ctx.captured_queries) == (1 if connection.vendor == "postgresql" else 2), plate
     with CaptureQueriesContext(connection) as ctx:
         vehicle_find(plate="XYZ-999", at=AFTER)
     assert len(ctx.captured_queries) == 1
