@@ -115,10 +115,25 @@ def city_audit(city: City) -> dict[str, Any]:
         predicted = {pk for pk, c in cases.items() if flag in c.flags}
         actual = {pk for pk, t in primary_truth.items() if flag in t.expected_flags}
         flags[flag] = _precision_recall(predicted, actual)
-    flags["duplicate"] = _precision_recall(
-        {event_id for _c, event_id, dup in evidence if dup},
-        {pk for pk, t in truth_by_pk.items() if "duplicate" in t.expected_flags},
-    )
+    # A duplicate is right when it joined the case of its own violation (whichever of the
+    # violation's events happened to open that case).
+    joined = {event_id for _c, event_id, dup in evidence if dup}
+    correct = {
+        event_id
+        for challan_id, event_id, dup in evidence
+        if dup
+        and truth_by_pk[event_id].violation_id
+        == truth_by_pk[cases[challan_id].event_id].violation_id
+    }
+    events_per_violation = Counter(e.violation_id for e in city.events)
+    should_join = sum(n - 1 for n in events_per_violation.values())
+    flags["duplicate"] = {
+        "flagged": len(joined),
+        "actual": should_join,
+        "true_positives": len(correct),
+        "precision": round(len(correct) / len(joined), 4) if joined else None,
+        "recall": round(len(correct) / should_join, 4) if should_join else None,
+    }
 
     reads = dict(PlateRead.objects.filter(event_id__in=truth_by_pk).values_list("event_id", "key"))
     anpr_exact = sum(1 for pk, t in truth_by_pk.items() if reads.get(pk) == t.shown_key)

@@ -16,6 +16,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -150,6 +151,7 @@ class _Builder:
         if len(self.pool) < 100:
             raise RuntimeError("the registry is too small: run `manage.py seed_demo` first")
         self.known_keys = set(Vehicle.objects.values_list("plate_key", flat=True))
+        self.approver, _ = get_user_model().objects.get_or_create(username="sim-exemptions")
 
     # --- picking
     def vehicle(self, *, classes: set[str] | None = None) -> Vehicle:
@@ -296,6 +298,7 @@ class _Builder:
         elif scenario == "exempt":
             Exemption.objects.create(
                 vehicle=vehicle,
+                approved_by=self.approver,
                 reason=self.rng.choice(["Ambulance (Edhi)", "Fire tender", "Police on duty"]),
                 valid_from=at - dt.timedelta(days=30),
                 expires_at=at + dt.timedelta(days=300),

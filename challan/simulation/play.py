@@ -65,7 +65,11 @@ def _jpeg(name: str, kind: str, image: np.ndarray, *, quality: int) -> dict[str,
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise RuntimeError("could not encode a JPEG")
-    return {"name": name, "kind": kind, "content_base64": base64.b64encode(encoded.tobytes()).decode()}
+    return {
+        "name": name,
+        "kind": kind,
+        "content_base64": base64.b64encode(encoded.tobytes()).decode(),
+    }
 
 
 def event_body(event: TruthEvent, *, seed: int) -> dict[str, object]:

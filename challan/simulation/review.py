@@ -81,6 +81,9 @@ def _careful(
                 reason="photo matches the reading",
             )
         stats.plates_confirmed += 1
+        if challan.state != ChallanState.PENDING_REVIEW:
+            stats.rejected["merged into the vehicle's open case for this offence"] += 1
+            return
     if challan.plate_key != truth.shown_key:
         _reject(challan, reviewer, "photo shows another plate", stats)
     elif challan.vehicle_class and challan.vehicle_class != truth.observed_class:
@@ -105,6 +108,8 @@ def _rubber_stamp(
                 challan=challan, actor=supervisor, plate_key=challan.plate_key, reason="ok"
             )
             stats.plates_confirmed += 1
+            if challan.state != ChallanState.PENDING_REVIEW:
+                return
         challan_approve(challan=challan, actor=supervisor, reason="ok")
         stats.approved += 1
     except ApplicationError as exc:
