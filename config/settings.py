@@ -6,6 +6,7 @@ in-process, local files, fake SMS. See README.md for the variables.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -136,6 +137,9 @@ STORAGES = {
     # WhiteNoise serves collected static files from gunicorn; no CDN, no extra server.
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Until `collectstatic` has run (development, tests) there is no STATIC_ROOT to serve.
+warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 
 # --- Security.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
