@@ -21,6 +21,7 @@ migrate: $(STAMP)
 # Embedded default: SQLite, tasks in-process, fake SMS, demo data.
 run: migrate
 	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py simulate_city --events 40 --seed 1 --no-review --if-new --verbosity 0
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP)

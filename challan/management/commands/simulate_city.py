@@ -36,10 +36,18 @@ class Command(BaseCommand):
         )
         parser.add_argument("--report", default="", help="write the JSON report here")
         parser.add_argument("--no-review", action="store_true", help="leave the queue for people")
+        parser.add_argument(
+            "--if-new",
+            action="store_true",
+            help="do nothing (exit 0) when this seed was already played",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         seed, quiet = options["seed"], options["verbosity"] == 0
         if ViolationEvent.objects.filter(camera_event_id__startswith=f"SIM{seed}-").exists():
+            if options["if_new"]:
+                self.stdout.write(f"city {seed} already played: nothing to do")
+                return
             raise CommandError(
                 f"a city with seed {seed} was already played here: use another --seed"
             )
