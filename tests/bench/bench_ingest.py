@@ -294,6 +294,42 @@ def summarize(label: str, results: list, elapsed: float) -> dict:
     return figures
 
 
+def process_cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by these processes (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def children_of(parent: int) -> list[int]:
+    pids = [parent]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def postgres_backends(url: str) -> list[int]:
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
 def wait_http(seconds: float = 60) -> None:
     import urllib.request
 
@@ -358,7 +394,7 @@ def main() -> int:
     )  # fmt: skip
     images = {
         "scene": noise_jpeg(640, 480, args.image_kb, 1),
-        "plate": noise_jpeg(560, 420, args.image_kb, 2),
+        "plate": noise_jpeg(640, 480, args.image_kb, 2),
     }
     print(
         f"images: scene {len(images['scene']) / 1024:.0f} KB, plate {len(images['plate']) / 1024:.0f} KB; {len(cameras)} cameras"
@@ -376,7 +412,17 @@ def main() -> int:
         base = summarize("baseline GET /healthz (10 s)", base_results, base_elapsed)
 
         load = Load(token, cameras, images, tag="sustain")
+        app_pids = children_of(stack.procs[0].pid)
+        db_pids = postgres_backends(db)  # gunicorn's persistent connections (CONN_MAX_AGE)
+        cpu_app, cpu_db, cpu_client = (
+            process_cpu(app_pids),
+            process_cpu(db_pids),
+            time.process_time(),
+        )
         results, elapsed = asyncio.run(closed_loop(load.post, args.duration, args.concurrency))
+        cpu_app = process_cpu(app_pids) - cpu_app
+        cpu_db = process_cpu(db_pids) - cpu_db
+        cpu_client = time.process_time() - cpu_client
         ingest = summarize(
             f"ingest POST /api/v1/violations/ ({args.duration:.0f} s)", results, elapsed
         )
@@ -392,6 +438,18 @@ def main() -> int:
             )
         )
         lost = len(accepted - stored)
+        n = max(len(results), 1)
+        per_event = (cpu_app + cpu_db) / n * 1000
+        print(
+            f"  CPU per request: gunicorn {cpu_app / n * 1000:.1f} ms, PostgreSQL backends "
+            f"{cpu_db / n * 1000:.1f} ms ({len(db_pids)} seen), load generator "
+            f"{cpu_client / n * 1000:.1f} ms; load average {os.getloadavg()[0]:.1f} on "
+            f"{os.cpu_count()} CPUs shared with other work"
+        )
+        print(
+            f"  => on {os.cpu_count()} otherwise idle CPUs the server side would top out near "
+            f"{(os.cpu_count() or 1) * 1000 / per_event:.0f} events/s (estimate from CPU time, not a measurement)"
+        )
         print(
             f"  accepted (202) {len(accepted)}, stored {len(stored)}, lost {lost}, "
             f"stored without an answer (client timeout) {len(stored - accepted)}; "
