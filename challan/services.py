@@ -111,7 +111,7 @@ def _duplicate_of(
 def _mark_duplicate(challan: Challan, *, reason: str, data: dict[str, Any]) -> None:
     """Flag the surviving case and note in its trail which events joined it."""
     if not challan.flag_duplicate:
-        Challan.objects.filter(pk=challan.pk).update(flag_duplicate=True)
+        Challan.objects.filter(pk=challan.pk).update(flag_duplicate=True, updated_at=timezone.now())
         challan.flag_duplicate = True
     ChallanEvent.objects.create(
         challan=challan,
@@ -125,18 +125,35 @@ def _mark_duplicate(challan: Challan, *, reason: str, data: dict[str, Any]) -> N
     )
 
 
-def _hotlist_alert(
-    *, event: ViolationEvent, challan: Challan, vehicle: Vehicle | None, plate_key: str | None
-) -> bool:
-    """Raise a command-centre alert for a stolen or wanted vehicle; True when there was a hit."""
+def _hotlist_hit(
+    *, vehicle: Vehicle | None, plate_key: str | None, at: datetime
+) -> dict[str, Any] | None:
+    """What the hotlist (or the registry's stolen status) says about this sighting, or None."""
     hits = (
-        vehicle_hotlist_hits(vehicle=vehicle, plate_key=plate_key, at=event.captured_at)
+        vehicle_hotlist_hits(vehicle=vehicle, plate_key=plate_key, at=at)
         if vehicle is not None or plate_key
         else []
     )
     stolen_in_registry = vehicle is not None and vehicle.status == VehicleStatus.STOLEN
     if not hits and not stolen_in_registry:
-        return False
+        return None
+    return {
+        "hotlist": [
+            {"id": h.pk, "kind": h.kind, "source": h.source, "plate_key": h.plate_key} for h in hits
+        ],
+        "registry_status": vehicle.status if vehicle else None,
+    }
+
+
+def _alert_raise(
+    *,
+    event: ViolationEvent,
+    challan: Challan,
+    vehicle: Vehicle | None,
+    plate_key: str | None,
+    hit: dict[str, Any],
+) -> None:
+    """A command-centre alert per sighting (camera and time), so a stolen car can be followed."""
     Alert.objects.get_or_create(
         kind=AlertKind.HOTLIST,
         event=event,
@@ -145,17 +162,9 @@ def _hotlist_alert(
             "vehicle": vehicle,
             "plate_key": plate_key or (vehicle.plate_key if vehicle else ""),
             "captured_at": event.captured_at,
-            "details": {
-                "camera": event.camera.code,
-                "hotlist": [
-                    {"id": h.pk, "kind": h.kind, "source": h.source, "plate_key": h.plate_key}
-                    for h in hits
-                ],
-                "registry_status": vehicle.status if vehicle else None,
-            },
+            "details": {"camera": event.camera.code, **hit},
         },
     )
-    return True
 
 
 def case_open(
@@ -205,15 +214,21 @@ def case_open(
                     "captured_at": at.isoformat(),
                 },
             )
-            if _hotlist_alert(
-                event=event, challan=duplicate_of, vehicle=vehicle, plate_key=plate_key
-            ):
-                Challan.objects.filter(pk=duplicate_of.pk).update(flag_hotlist=True)
+            hit = _hotlist_hit(vehicle=vehicle, plate_key=plate_key, at=at)
+            if hit is not None:
+                _alert_raise(
+                    event=event, challan=duplicate_of, vehicle=vehicle, plate_key=plate_key, hit=hit
+                )
+                Challan.objects.filter(pk=duplicate_of.pk).update(
+                    flag_hotlist=True, updated_at=timezone.now()
+                )
+                duplicate_of.flag_hotlist = True
             return duplicate_of
 
         facts = _match_facts(
             match, offence=offence, at=at, observed_class=observed_class, reasons=reasons
         )
+        hit = _hotlist_hit(vehicle=vehicle, plate_key=plate_key, at=at)
         needs_check = bool(reasons) or vehicle is None or facts["flag_class_mismatch"]
         initial = ChallanState.NEEDS_PLATE_CHECK if needs_check else ChallanState.PENDING_REVIEW
         challan = Challan(
@@ -229,13 +244,15 @@ def case_open(
             points=offence.demerit_points,
             manual_check_reasons=reasons,
             flag_manual_check=bool(reasons),
+            flag_hotlist=hit is not None,
             **facts,
         )
         challan.save()
         ChallanEvidence.objects.create(challan=challan, event=event)
-        if _hotlist_alert(event=event, challan=challan, vehicle=vehicle, plate_key=plate_key):
-            challan.flag_hotlist = True
-            Challan.objects.filter(pk=challan.pk).update(flag_hotlist=True)
+        if hit is not None:
+            _alert_raise(
+                event=event, challan=challan, vehicle=vehicle, plate_key=plate_key, hit=hit
+            )
         ChallanEvent.objects.create(
             challan=challan,
             transition="open",

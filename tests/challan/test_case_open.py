@@ -238,3 +238,18 @@ def test_an_unknown_offence_code_is_refused():
         open_case(ViolationEventFactory(offence_code="jaywalking"), "ABC123")
     assert err.value.field == "offence_code"
     assert not Challan.objects.exists()
+
+
+def test_every_sighting_of_a_stolen_vehicle_alerts_even_when_it_joins_a_case():
+    hit = HotlistFactory()
+    first = open_case(ViolationEventFactory(), hit.vehicle.plate_key)
+    second = open_case(
+        ViolationEventFactory(
+            camera=CameraFactory(), captured_at=CAPTURED + dt.timedelta(minutes=4)
+        ),
+        hit.vehicle.plate_key,
+    )
+
+    assert second.pk == first.pk
+    assert Alert.objects.filter(challan=first).count() == 2
+    assert len({a.details["camera"] for a in Alert.objects.all()}) == 2
