@@ -720,3 +720,11 @@ def _event_fail(*, event: ViolationEvent, error: str) -> None:
         locked.save(update_fields=["status", "error", "updated_at"])
     logger.warning("event %s failed: %s", event.pk, locked.error)
     return None
+
+
+def idempotency_records_purge(*, older_than: timedelta) -> int:
+    """Forget Idempotency-Keys older than `older_than` (the events themselves stay unique)."""
+    deleted, _ = IdempotencyRecord.objects.filter(
+        created_at__lt=timezone.now() - older_than
+    ).delete()
+    return deleted

@@ -32,3 +32,14 @@ def event_read_plate(event_id: int) -> str:
     services.event_read_plate(event=event)
     event.refresh_from_db(fields=["status"])
     return event.status
+
+
+@shared_task(name="anpr.tasks.idempotency_records_purge", time_limit=300)
+def idempotency_records_purge() -> int:
+    """Periodic: Idempotency-Keys are honoured for INGEST_IDEMPOTENCY_RETENTION_HOURS (24)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    hours = getattr(settings, "INGEST_IDEMPOTENCY_RETENTION_HOURS", 24)
+    return services.idempotency_records_purge(older_than=timedelta(hours=hours))

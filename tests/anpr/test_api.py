@@ -348,3 +348,16 @@ def test_plate_read_is_not_created_at_ingest(tracs):
     _, api = tracs
     post_json(api)
     assert not PlateRead.objects.exists()
+
+
+def test_old_idempotency_keys_are_purged(tracs):
+    from anpr import tasks
+
+    _, api = tracs
+    post_json(api, HTTP_IDEMPOTENCY_KEY="old")
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    post_json(api, meta=metadata(camera_event_id="ev-new"), HTTP_IDEMPOTENCY_KEY="new")
+
+    assert tasks.idempotency_records_purge() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+    assert ViolationEvent.objects.count() == 2
