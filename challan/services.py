@@ -36,7 +36,7 @@ from challan.numbers import challan_number_allocate
 from challan.permissions import Actor, Role, actor_role, user_roles
 from challan.selectors import offence_fine_at
 from config.api import Conflict, Forbidden, Unprocessable
-from vehicles.models import Vehicle, VehicleStatus
+from vehicles.models import HotlistKind, Vehicle, VehicleStatus
 from vehicles.selectors import (
     VehicleMatch,
     vehicle_exemption_at,
@@ -485,6 +485,19 @@ def challan_approve(*, challan: Challan, actor: Actor, reason: str = "") -> Chal
         role = _authorize(challan, "approve", actor)
         if challan.owner_id is None or challan.amount_rs is None:
             raise Conflict("the case has no owner or no fine yet", field="state")
+        # Checked again now: a theft is often reported after the violation, dated before it.
+        hit = _hotlist_hit(
+            vehicle=challan.vehicle, plate_key=challan.plate_key, at=challan.captured_at
+        )
+        if hit and (
+            hit["registry_status"] == VehicleStatus.STOLEN
+            or any(h["kind"] == HotlistKind.STOLEN for h in hit["hotlist"])
+        ):
+            raise Conflict(
+                "the vehicle was reported stolen at the time: the owner was not driving; "
+                "reject the case and refer the sighting to the police",
+                field="flags",
+            )
         flagged = [f for f in SUPERVISOR_FLAGS if getattr(challan, f"flag_{f}")]
         if flagged and Role.SUPERVISOR not in user_roles(actor):
             raise Forbidden(

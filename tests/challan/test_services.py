@@ -435,3 +435,30 @@ def test_confirm_plate_checks_the_role_before_the_plate(outsider):
     case = ChallanFactory(state=S.NEEDS_PLATE_CHECK)
     with pytest.raises(Forbidden):
         services.challan_confirm_plate(challan=case, actor=outsider, plate_key="nonsense")
+
+
+def test_a_vehicle_stolen_at_the_time_is_never_approved(supervisor):
+    from tests.vehicles.factories import HotlistFactory
+
+    stolen = HotlistFactory(kind="stolen").vehicle
+    case = ChallanFactory(vehicle_obj=stolen, flag_hotlist=True)
+    with pytest.raises(Conflict) as err:
+        services.challan_approve(challan=case, actor=supervisor)
+    assert err.value.field == "flags"
+
+
+def test_a_theft_reported_after_the_violation_still_blocks_approval(supervisor):
+    from tests.vehicles.factories import HotlistFactory
+
+    case = ChallanFactory()
+    HotlistFactory(vehicle=case.vehicle, kind="stolen", since=CAPTURED - dt.timedelta(hours=2))
+    with pytest.raises(Conflict):
+        services.challan_approve(challan=case, actor=supervisor)
+
+
+def test_a_wanted_vehicle_can_be_approved_by_a_supervisor(supervisor):
+    from tests.vehicles.factories import HotlistFactory
+
+    wanted = HotlistFactory(kind="wanted").vehicle
+    case = ChallanFactory(vehicle_obj=wanted, flag_hotlist=True)
+    assert services.challan_approve(challan=case, actor=supervisor).state == S.APPROVED
