@@ -69,7 +69,7 @@ class Language(models.TextChoices):
 class Owner(models.Model):
     name = models.CharField(max_length=200)
     cnic = models.CharField(
-        "CNIC", max_length=13, unique=True, validators=[cnic_validator], help_text="13 digits."
+        "CNIC", max_length=13, validators=[cnic_validator], help_text="13 digits."
     )
     phone = models.CharField(max_length=16, blank=True, validators=[e164_validator])
     address = models.TextField(blank=True, help_text="Postal address for notices.")
@@ -81,6 +81,8 @@ class Owner(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        # A constraint, not unique=True: no extra LIKE index on PostgreSQL (lookups are exact).
+        constraints = [models.UniqueConstraint(fields=["cnic"], name="owner_cnic_unique")]
 
     def __str__(self) -> str:
         return f"{self.name} ({mask_cnic(self.cnic)})"
@@ -90,7 +92,6 @@ class Vehicle(models.Model):
     registration = models.CharField(max_length=20, help_text="As printed, e.g. LEA-12-2545.")
     plate_key = models.CharField(
         max_length=12,
-        unique=True,
         validators=[plate_key_validator],
         help_text="Normalized plate: uppercase letters and digits (vehicles.plates).",
     )
@@ -108,6 +109,10 @@ class Vehicle(models.Model):
 
     class Meta:
         ordering = ["plate_key"]
+        # A constraint, not unique=True: no extra LIKE index on PostgreSQL (lookups are exact).
+        constraints = [
+            models.UniqueConstraint(fields=["plate_key"], name="vehicle_plate_key_unique")
+        ]
 
     def __str__(self) -> str:
         return self.registration

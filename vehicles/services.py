@@ -597,17 +597,19 @@ def _import_postgresql(
             """
         )
         report.owners_updated = cursor.rowcount
-        cursor.execute(
-            """
-            INSERT INTO vehicles_owner
-                (name, cnic, phone, address, preferred_language, created_at, updated_at)
-            SELECT o.name, o.cnic, o.phone, o.address, o.language, now(), now()
-            FROM registry_owners o
-            WHERE NOT EXISTS (SELECT 1 FROM vehicles_owner w WHERE w.cnic = o.cnic)
-            ORDER BY o.cnic
-            """
-        )
-        report.owners_created = cursor.rowcount
+        cursor.execute("SELECT count(*) FROM registry_owners")
+        with _initial_load(cursor, "vehicles_owner", _one(cursor)):
+            cursor.execute(
+                """
+                INSERT INTO vehicles_owner
+                    (name, cnic, phone, address, preferred_language, created_at, updated_at)
+                SELECT o.name, o.cnic, o.phone, o.address, o.language, now(), now()
+                FROM registry_owners o
+                WHERE NOT EXISTS (SELECT 1 FROM vehicles_owner w WHERE w.cnic = o.cnic)
+                ORDER BY o.cnic
+                """
+            )
+            report.owners_created = cursor.rowcount
         clock = report.lap("owners", clock)
 
         cursor.execute(
@@ -625,19 +627,22 @@ def _import_postgresql(
             """
         )
         report.vehicles_updated = cursor.rowcount
-        cursor.execute(
-            """
-            INSERT INTO vehicles_vehicle
-                (registration, plate_key, region, vehicle_class, make, model, colour,
-                 engine_cc, status, created_at, updated_at)
-            SELECT s.registration, s.plate_key, s.region, s.vehicle_class, s.make, s.model,
-                   s.colour, s.engine_cc, s.status, now(), now()
-            FROM registry_staging s
-            WHERE NOT EXISTS (SELECT 1 FROM vehicles_vehicle v WHERE v.plate_key = s.plate_key)
-            ORDER BY s.plate_key  -- sorted inserts keep the unique index's pages hot
-            """
-        )
-        report.vehicles_created = cursor.rowcount
+        cursor.execute("SELECT count(*) FROM registry_staging")
+        staged = _one(cursor)
+        with _initial_load(cursor, "vehicles_vehicle", staged):
+            cursor.execute(
+                """
+                INSERT INTO vehicles_vehicle
+                    (registration, plate_key, region, vehicle_class, make, model, colour,
+                     engine_cc, status, created_at, updated_at)
+                SELECT s.registration, s.plate_key, s.region, s.vehicle_class, s.make, s.model,
+                       s.colour, s.engine_cc, s.status, now(), now()
+                FROM registry_staging s
+                WHERE NOT EXISTS (SELECT 1 FROM vehicles_vehicle v WHERE v.plate_key = s.plate_key)
+                ORDER BY s.plate_key  -- sorted inserts keep the unique index's pages hot
+                """
+            )
+            report.vehicles_created = cursor.rowcount
         clock = report.lap("vehicles", clock)
 
         # Each row whose vehicle has no open ownership, or one by another owner.
@@ -661,7 +666,8 @@ def _import_postgresql(
             """
         )
         report.ownerships_closed = cursor.rowcount
-        with _initial_load_foreign_keys(cursor, "vehicles_ownership"):
+        cursor.execute("SELECT count(*) FROM registry_resolved")
+        with _initial_load(cursor, "vehicles_ownership", _one(cursor)):
             cursor.execute(
                 """
                 INSERT INTO vehicles_ownership (vehicle_id, owner_id, valid_from, valid_to)
@@ -671,8 +677,7 @@ def _import_postgresql(
             )
             report.ownerships_opened = cursor.rowcount
         clock = report.lap("ownerships", clock)
-        cursor.execute("SELECT count(*) FROM registry_staging")
-        report.rows_imported = _one(cursor)
+        report.rows_imported = staged
     return late
 
 
@@ -680,32 +685,46 @@ INITIAL_LOAD_ROWS = 50_000
 
 
 @contextlib.contextmanager
-def _initial_load_foreign_keys(cursor: Any, table: str) -> Iterator[None]:
-    """Loading an empty table: drop its foreign keys, load, add them back (one check per key).
+def _initial_load(cursor: Any, table: str, incoming: int) -> Iterator[None]:
+    """Loading many rows into an empty table: drop its indexes and keys, load, put them back.
 
-    Checked row by row, a million inserted rows cost two million trigger runs at commit,
-    longer than the whole rest of the import; re-adding the constraint checks them all in
-    one join (PostgreSQL's "Populating a Database" advice). Only when the table is empty
-    and the load is large: the ACCESS EXCLUSIVE lock this takes then shuts out no reader.
+    Maintained row by row, a million inserted rows cost a million probes per index and two
+    million foreign-key trigger runs at commit; built afterwards, each index is one sort and
+    each key one join (PostgreSQL's "Populating a Database" advice). Only for a large load
+    into an empty table: the ACCESS EXCLUSIVE lock this takes then shuts out no reader.
+    The primary key stays (other tables' foreign keys point at it; ids are appended anyway).
     """
     cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")  # noqa: S608 - a constant
-    empty = not _one(cursor)
-    cursor.execute("SELECT count(*) FROM registry_resolved")
-    if not empty or _one(cursor) < INITIAL_LOAD_ROWS:
+    if incoming < INITIAL_LOAD_ROWS or _one(cursor):
         yield
         return
     cursor.execute(
         """
-        SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
-        WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname
+        SELECT conname, pg_get_constraintdef(oid), conindid FROM pg_constraint
+        WHERE conrelid = %s::regclass AND contype IN ('f', 'u') ORDER BY contype, conname
         """,
         [table],
     )
-    keys = cursor.fetchall()
-    for name, _ in keys:
+    constraints = cursor.fetchall()
+    cursor.execute(
+        """
+        SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
+        JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE i.indrelid = %s::regclass AND NOT i.indisprimary
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+        ORDER BY c.relname
+        """,
+        [table],
+    )
+    indexes = cursor.fetchall()
+    for name, _, _ in constraints:
         cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _ in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
     yield
-    for name, definition in keys:
+    for _, definition in indexes:
+        cursor.execute(definition)
+    for name, definition, _ in sorted(constraints, key=lambda c: c[1].startswith("FOREIGN")):
         cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
 
 

@@ -269,35 +269,50 @@ def test_postgresql_many_late_rejects_are_all_counted_and_written(tmp_path):
     assert lines == list(range(152, 302))
 
 
-def _foreign_keys():
+def _schema():
+    """Constraints and indexes of the registry tables, as PostgreSQL would recreate them."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
-            WHERE conrelid = 'vehicles_ownership'::regclass AND contype = 'f' ORDER BY conname
+            SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint
+            WHERE conrelid::regclass::text LIKE 'vehicles_%'
+            UNION ALL
+            SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename LIKE 'vehicles_%'
+            ORDER BY 1, 2, 3
             """
         )
         return cursor.fetchall()
 
 
 @pytest.mark.postgres
-def test_postgresql_initial_load_puts_the_foreign_keys_back(tmp_path, monkeypatch):
+def test_postgresql_initial_load_rebuilds_indexes_and_keys(tmp_path, monkeypatch):
     from vehicles import services
 
-    before = _foreign_keys()
-    assert len(before) == 2 and all("DEFERRABLE INITIALLY DEFERRED" in d for _, d in before)
+    before = _schema()
+    keys = [
+        d for table, _, d in before if table == "vehicles_ownership" and d.startswith("FOREIGN")
+    ]
+    assert len(keys) == 2 and all("DEFERRABLE INITIALLY DEFERRED" in d for d in keys)
     monkeypatch.setattr(services, "INITIAL_LOAD_ROWS", 10)
     with CaptureQueriesContext(connection) as ctx:
         report = registry_import(path=SAMPLE)
     sql = " ".join(q["sql"] for q in ctx.captured_queries)
-    assert "DROP CONSTRAINT" in sql and "ADD CONSTRAINT" in sql
-    assert report.ownerships_opened == 18
-    assert _foreign_keys() == before
-    # Not empty any more: the next import keeps the constraints in place.
+    assert "DROP CONSTRAINT" in sql and "ADD CONSTRAINT" in sql and "DROP INDEX" in sql
+    assert (report.owners_created, report.vehicles_created, report.ownerships_opened) == (
+        17,
+        18,
+        18,
+    )
+    assert _schema() == before
+    assert (
+        vehicle_find(plate="LEA 12 2545", at=dt.datetime(2020, 1, 1, tzinfo=KHI)).owner.name
+        == "Usman Tariq"
+    )
+    # Not empty any more: the next import keeps indexes and keys in place.
     with CaptureQueriesContext(connection) as ctx:
         registry_import(
             path=write(
                 tmp_path / "b.csv", [row(owner_cnic="42201-0000000-2", owned_since="2024-05-01")]
             )
         )
-    assert "DROP CONSTRAINT" not in " ".join(q["sql"] for q in ctx.captured_queries)
+    assert "DROP " not in " ".join(q["sql"] for q in ctx.captured_queries)
