@@ -69,6 +69,9 @@ CONFUSABLE_LETTERS_FOR_DIGIT: dict[str, tuple[str, ...]] = {
 MAX_SERIES = 3
 MAX_KEY_LENGTH = MAX_SERIES + 6  # the longest form is series + year + 4 digits
 _KEY_RE = re.compile(r"([A-Z]+)([0-9]+)([A-Z]*)")
+# Valid keys only: the two shapes (a number of 1-4 digits, or a year and 3-4 digits).
+_PLAIN_RE = re.compile(r"([A-Z]{1,3})([0-9]{1,4})([A-Z]?)")
+_YEAR_RE = re.compile(r"([A-Z]{2,3})([0-9]{2})([0-9]{3,4})")
 _NON_ALNUM_RE = re.compile(r"[^A-Z0-9]+")
 # Words printed on plates that OCR picks up next to the number.
 _REGION_WORDS: dict[str, str] = {
@@ -168,13 +171,17 @@ def plate_normalize(text: str) -> PlateText:
     if not isinstance(text, str):
         raise PlateFormatError(f"plate must be text, not {type(text).__name__}")
     if text.isascii():
-        # Fast path for the usual "LEA-12-2545" / "bkm 1234": same answer as the general one.
+        # Fast path for the usual "LEA-12-2545" / "bkm 1234": the general path's answer, sooner.
         key = text.upper().replace("-", "").replace(" ", "")
-        if key.isalnum() and _KEY_RE.fullmatch(key):
-            try:
-                return _from_tokens([key], None)
-            except PlateFormatError:
-                pass  # the general path gives the message (or finds a region word)
+        match = _PLAIN_RE.fullmatch(key)
+        if match:
+            series, digits, suffix = match.groups()
+            hint = "sindh" if suffix else "karachi" if len(series) == 1 else None
+            return PlateText(key, f"{series}-{digits}{suffix}", hint)
+        match = _YEAR_RE.fullmatch(key)
+        if match:
+            series, year, number = match.groups()
+            return PlateText(key, f"{series}-{year}-{number}", "punjab")
     tokens = _tokens(text)
     plate_tokens = [t for t in tokens if t not in _REGION_WORDS]
     word_hints = [_REGION_WORDS[t] for t in tokens if t in _REGION_WORDS]

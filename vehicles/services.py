@@ -292,25 +292,40 @@ def _clean(line: int, row: list[str], columns: Any, width: int, clock: _Clock) -
         owner_language,
         owned_since,
     ) = columns(row)
-    for name, value in (
-        ("registration_no", registration_no),
-        ("region", region),
-        ("vehicle_class", vehicle_class),
-        ("owner_name", owner_name),
-        ("owner_cnic", owner_cnic),
-        ("owned_since", owned_since),
+    if not (
+        registration_no.strip()
+        and region.strip()
+        and vehicle_class.strip()
+        and owner_name.strip()
+        and owner_cnic.strip()
+        and owned_since.strip()
     ):
-        if not value or value.isspace():
-            raise BadRow(f"{name} is empty")
-    for name, value, limit in (
-        ("make", make, _MAX_LENGTHS["make"]),
-        ("model", model, _MAX_LENGTHS["model"]),
-        ("colour", colour, _MAX_LENGTHS["colour"]),
-        ("owner_name", owner_name, _MAX_LENGTHS["owner_name"]),
-        ("owner_address", owner_address, _MAX_ADDRESS),
+        for name, value in (
+            ("registration_no", registration_no),
+            ("region", region),
+            ("vehicle_class", vehicle_class),
+            ("owner_name", owner_name),
+            ("owner_cnic", owner_cnic),
+            ("owned_since", owned_since),
+        ):
+            if not value.strip():
+                raise BadRow(f"{name} is empty")
+    if (
+        len(make) > _MAX_LENGTHS["make"]
+        or len(model) > _MAX_LENGTHS["model"]
+        or len(colour) > _MAX_LENGTHS["colour"]
+        or len(owner_name) > _MAX_LENGTHS["owner_name"]
+        or len(owner_address) > _MAX_ADDRESS
     ):
-        if len(value) > limit:
-            raise BadRow(f"{name} is longer than {limit} characters")
+        for name, value, limit in (
+            ("make", make, _MAX_LENGTHS["make"]),
+            ("model", model, _MAX_LENGTHS["model"]),
+            ("colour", colour, _MAX_LENGTHS["colour"]),
+            ("owner_name", owner_name, _MAX_LENGTHS["owner_name"]),
+            ("owner_address", owner_address, _MAX_ADDRESS),
+        ):
+            if len(value) > limit:
+                raise BadRow(f"{name} is longer than {limit} characters")
     try:
         plate = plate_normalize(registration_no)
     except PlateFormatError as exc:
@@ -417,7 +432,16 @@ def _rows(
     )
     done = 0
     try:
-        for row in reader:
+        rows = iter(reader)
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                break
+            except csv.Error as exc:  # a field over csv's size limit, a stray quote at the end
+                report.rows_read += 1
+                rejects.add(reader.line_num, f"not readable as CSV: {exc}", [])
+                continue
             line = reader.line_num
             report.rows_read += 1
             if report.rows_read % PROGRESS_EVERY == 0:

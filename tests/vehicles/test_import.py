@@ -317,3 +317,17 @@ def test_postgresql_initial_load_rebuilds_indexes_and_keys(tmp_path, monkeypatch
         )
     sql = " ".join(q["sql"] for q in ctx.captured_queries)
     assert "DROP CONSTRAINT" not in sql and "DROP INDEX" not in sql
+
+
+def test_unreadable_and_non_utf8_rows_are_bad_rows(tmp_path):
+    path = write(tmp_path / "a.csv", [row(), row(registration_no="AFR-420")])
+    with open(path, "ab") as f:
+        f.write(b"AFR-421,Sindh,car,,,,,,Ali \xff Khan,42101-2222222-1,,,,2020-01-01\r\n")
+        f.write(
+            b'AFR-422,Sindh,car,,,,,,"' + b"x" * 140_000 + b'",42101-2222222-1,,,,2020-01-01\r\n'
+        )
+    report = registry_import(path=path, skip_bad=True)
+    assert report.rows_imported == 2
+    reasons = dict(report.errors)
+    assert reasons[4] == "not valid UTF-8 text (or has NUL characters)"
+    assert reasons[5].startswith("not readable as CSV")
