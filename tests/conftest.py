@@ -56,6 +56,24 @@ def _service_markers(request: pytest.FixtureRequest) -> None:
             )
 
 
+@pytest.fixture(autouse=True)
+def _reference_data_after_flush(request: pytest.FixtureRequest) -> None:
+    """Transactional tests start from a flushed database, which also wipes what data
+    migrations seeded (the offence schedule, the role groups): put it back."""
+    marker = request.node.get_closest_marker("django_db")
+    if not (marker and marker.kwargs.get("transaction")):
+        return
+    request.getfixturevalue("transactional_db")
+    from django.contrib.auth.models import Group
+
+    from challan.demo import seed_offences
+    from challan.permissions import GROUP_ROLES
+
+    seed_offences()
+    for role in GROUP_ROLES:
+        Group.objects.get_or_create(name=role)
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen[bytes]]:
     """A real `celery worker` process on the test database and the test broker."""
@@ -71,7 +89,7 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
         **os.environ,
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": TEST_BROKER_URL,
-        "CELERY_RESULT_BACKEND": TEST_BROKER_URL,
+        "CELERY_RESULT_BACKEND": TEST_BROKER_URL,  # so the worker stores results to read back
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     log_path = REPO / "var" / "test-worker.log"
@@ -98,22 +116,25 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    previous = {k: app.conf[k] for k in ("broker_url", "result_backend", "task_always_eager")}
+    previous = {k: app.conf[k] for k in ("broker_url", "task_always_eager")}
     app.conf.broker_url = TEST_BROKER_URL
-    app.conf.result_backend = TEST_BROKER_URL
     app.conf.task_always_eager = False
+    _reset_connections(app)
+    results = _results_app()
     try:
-        deadline = time.monotonic() + 60
+        # Ready when a task round-trips: broker in, the worker runs it on the test database,
+        # the result comes back.
+        deadline = time.monotonic() + 90
         while True:
             if proc.poll() is not None:
                 pytest.fail(f"celery worker exited with {proc.returncode}", pytrace=False)
             try:
-                if app.control.ping(timeout=1.0):
-                    break
-            except Exception:  # broker still starting: keep polling until the deadline
-                time.sleep(0.5)
-            if time.monotonic() > deadline:
-                pytest.fail("celery worker did not answer a ping within 60 s", pytrace=False)
+                task_id = app.send_task("config.worker_ping", queue="default").id
+                results.AsyncResult(task_id).get(timeout=5)
+                break
+            except Exception:  # worker still starting: keep trying until the deadline
+                if time.monotonic() > deadline:
+                    pytest.fail("celery worker did not run a task within 90 s", pytrace=False)
         yield proc
     finally:
         proc.terminate()
@@ -122,5 +143,28 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
         except subprocess.TimeoutExpired:
             proc.kill()
         app.conf.update(previous)
-        app.close()  # drops the connection pool opened for the test broker
+        _reset_connections(app)
         log.close()
+
+
+def _reset_connections(app) -> None:
+    """Drop pooled broker connections made for another broker URL earlier in the session."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+def _results_app():
+    """A client of the test broker with a result backend, to read what the worker returned."""
+    from celery import Celery
+
+    return Celery(
+        "test-results", broker=TEST_BROKER_URL, backend=TEST_BROKER_URL, set_as_current=False
+    )
+
+
+@pytest.fixture(scope="session")
+def celery_results(celery_worker_process):
+    """Read results of tasks run by the real worker: `celery_results.AsyncResult(id).get()`."""
+    return _results_app()

@@ -7,8 +7,11 @@ from config.celery import worker_ping
 
 @pytest.mark.broker
 @pytest.mark.django_db(transaction=True)
-def test_a_task_runs_in_a_separate_worker_process_on_postgres(celery_worker_process):
-    answer = worker_ping.apply_async(queue="default").get(timeout=30)
+def test_a_task_runs_in_a_separate_worker_process_on_postgres(
+    celery_worker_process, celery_results
+):
+    task_id = worker_ping.apply_async(queue="default").id
+    answer = celery_results.AsyncResult(task_id).get(timeout=30)
 
     assert answer["pong"] == "ok"
     assert answer["database"] == "postgresql"
