@@ -466,7 +466,17 @@ def main() -> int:
                 cwd=REPO, env=env, capture_output=True, check=False,
             )  # fmt: skip
             stack.worker(args.worker_concurrency)
-            time.sleep(8)  # worker start-up (and plate model load)
+            started = time.monotonic()
+            while time.monotonic() - started < 120:  # start-up, before any event is timed
+                ping = subprocess.run(
+                    [sys.executable, "-m", "celery", "-A", "config", "inspect", "ping", "--timeout", "2"],
+                    cwd=REPO, env=env, capture_output=True, check=False,
+                )  # fmt: skip
+                if ping.returncode == 0:
+                    break
+            print(
+                f"\nANPR worker ({args.worker_concurrency} processes) ready after {time.monotonic() - started:.0f} s"
+            )
             load = Load(token, cameras, images, tag="latency")
             results, elapsed = asyncio.run(open_loop(load, args.latency_duration, args.rate))
             summarize(
