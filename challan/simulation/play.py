@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from socketserver import ThreadingMixIn
+from typing import Any
 from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -111,10 +112,17 @@ class _QuietHandler(WSGIRequestHandler):
 def local_server() -> Iterator[str]:
     """Serve this project's WSGI app on a free loopback port for the duration."""
     from django.core.wsgi import get_wsgi_application
+    from django.db import connections
 
-    server = make_server(
-        "127.0.0.1", 0, get_wsgi_application(), server_class=_Server, handler_class=_QuietHandler
-    )
+    django_app = get_wsgi_application()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        try:
+            return django_app(environ, start_response)
+        finally:
+            connections.close_all()  # each request has its own thread: leave no connection open
+
+    server = make_server("127.0.0.1", 0, app, server_class=_Server, handler_class=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
