@@ -97,6 +97,9 @@ class ViolationEvent(models.Model):
     lane = models.PositiveSmallIntegerField(null=True, blank=True)
     camera_plate_text = models.CharField(max_length=20, blank=True)
     camera_plate_confidence = models.FloatField(null=True, blank=True)
+    # The vehicle class the camera's analytics saw (vehicles.VehicleClass value, "" unknown):
+    # checked against the registry, a mismatch is the sign of a cloned plate.
+    vehicle_class = models.CharField(max_length=20, blank=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
     error = models.TextField(blank=True)

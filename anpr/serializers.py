@@ -11,6 +11,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from anpr.models import EvidenceImage, PlateRead, ViolationEvent
+from vehicles.models import VehicleClass
 
 MAX_CLOCK_SKEW = timedelta(minutes=10)
 
@@ -49,6 +50,9 @@ class ViolationInputSerializer(serializers.Serializer):
     )
     camera_plate_confidence = serializers.FloatField(
         min_value=0, max_value=1, required=False, allow_null=True
+    )
+    vehicle_class = serializers.ChoiceField(
+        choices=VehicleClass.choices, required=False, allow_blank=True, default=""
     )
 
     def validate_speed_kmh(self, value: float | None) -> Decimal | None:
@@ -131,6 +135,7 @@ class ViolationStatusSerializer(serializers.ModelSerializer):
             "lane",
             "camera_plate_text",
             "camera_plate_confidence",
+            "vehicle_class",
             "source",
             "status",
             "error",

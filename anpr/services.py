@@ -90,6 +90,7 @@ class ViolationInput:
     lane: int | None = None
     camera_plate_text: str = ""
     camera_plate_confidence: float | None = None
+    vehicle_class: str = ""
 
 
 @dataclass
@@ -166,6 +167,7 @@ def _fingerprint(data: ViolationInput, images: Sequence[ProbedImage]) -> str:
         "lane": data.lane,
         "camera_plate_text": data.camera_plate_text,
         "camera_plate_confidence": data.camera_plate_confidence,
+        "vehicle_class": data.vehicle_class,
         "images": [[i.upload.name, i.upload.kind, i.sha256] for i in images],
     }
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
@@ -399,6 +401,7 @@ def vendor_event_ingest(
         lane=event.lane,
         camera_plate_text=event.plate_text,
         camera_plate_confidence=event.plate_confidence,
+        vehicle_class=event.vehicle_class,
     )
     return violation_ingest(
         client=client,
@@ -434,6 +437,7 @@ def _event_store(
             lane=data.lane,
             camera_plate_text=data.camera_plate_text,
             camera_plate_confidence=data.camera_plate_confidence,
+            vehicle_class=data.vehicle_class,
             source=source,
             client=client,
             payload_sha256=fingerprint,
@@ -699,6 +703,7 @@ def _event_case_open(*, event: ViolationEvent, plate_read: PlateRead | None = No
             plate_source=plate_read.source,
             plate_confidence=plate_read.confidence,
             manual_check_reasons=list(plate_read.manual_check_reasons),
+            observed_class=event.vehicle_class or None,
         )
     except ApplicationError as exc:
         # A rule said no (e.g. the offence was retired since ingest): the reading stays,

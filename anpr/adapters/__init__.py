@@ -35,5 +35,39 @@ class VendorEvent:
     lane: int | None = None
     plate_text: str = ""
     plate_confidence: float | None = None
+    vehicle_class: str = ""  # vehicles.VehicleClass value, "" when the camera cannot tell
     images: list[ImageUpload] = field(default_factory=list)
     ignored: str = ""  # why this notification is not an event (heartbeat, other type)
+
+
+# Vendor vehicle types (lower-cased, both vendors' spellings) -> vehicles.VehicleClass values.
+VEHICLE_CLASSES = {
+    "car": "car",
+    "sedan": "car",
+    "salooncar": "car",
+    "smallcar": "car",
+    "suv": "jeep",
+    "mpv": "jeep",
+    "suvmpv": "jeep",
+    "van": "van",
+    "minibus": "van",
+    "microbus": "van",
+    "pickup": "pickup",
+    "pickuptruck": "pickup",
+    "bus": "bus",
+    "largebus": "bus",
+    "passengercar": "bus",
+    "truck": "truck",
+    "smalltruck": "truck",
+    "midtruck": "truck",
+    "largetruck": "truck",
+    "tankcar": "truck",
+    "motorcycle": "motorcycle",
+    "twowheelvehicle": "motorcycle",
+    "threewheelvehicle": "rickshaw",
+    "tricycle": "rickshaw",
+}
+
+
+def vehicle_class_for(vendor_type: str) -> str:
+    return VEHICLE_CLASSES.get(vendor_type.replace("-", "").replace("_", "").lower(), "")

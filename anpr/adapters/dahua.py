@@ -35,6 +35,7 @@ from anpr.adapters import (
     WRONG_WAY,
     AdapterError,
     VendorEvent,
+    vehicle_class_for,
 )
 from anpr.services import ImageUpload
 
@@ -172,5 +173,8 @@ def dahua_event(*, payload: Any, files: Mapping[str, bytes] | None = None) -> Ve
         lane=_positive_int(car.get("Lane") or data.get("Lane"), "Data.TrafficCar.Lane"),
         plate_text=plate[:20],
         plate_confidence=plate_confidence,
+        vehicle_class=vehicle_class_for(
+            str(car.get("VehicleType") or (data.get("Vehicle") or {}).get("Category") or "")
+        ),
         images=images,
     )

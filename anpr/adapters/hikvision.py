@@ -30,6 +30,7 @@ from anpr.adapters import (
     WRONG_WAY,
     AdapterError,
     VendorEvent,
+    vehicle_class_for,
 )
 from anpr.services import ImageUpload
 
@@ -179,6 +180,9 @@ def hikvision_event(*, xml: bytes, files: Mapping[str, bytes]) -> VendorEvent:
         speed_kmh=speed,
         speed_limit_kmh=limit,
         lane=lane,
+        vehicle_class="motorcycle"
+        if _text(anpr, "twoWheelVehicle").lower() == "yes"
+        else vehicle_class_for(_text(anpr, "vehicleType")),
         plate_text=plate[:20],
         plate_confidence=min(max(float(confidence) / 100, 0.0), 1.0)
         if confidence is not None and plate

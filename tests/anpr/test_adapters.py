@@ -189,3 +189,24 @@ def test_dahua_malformed_payload_names_the_key(tracs):
     response = api.post(DAHUA_URL, {"Code": "TrafficOverSpeed"}, format="json")
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "Data"
+
+
+def test_vendor_vehicle_types_map_onto_registry_classes():
+    from anpr.adapters import vehicle_class_for
+
+    xml = (HIK / "anpr_overspeed.xml").read_text()
+    files = {
+        "licensePlatePicture.jpg": b"x",
+        "detectionPicture.jpg": b"x",
+    }
+    assert hikvision_event(xml=xml.encode(), files=files).vehicle_class == ""  # "vehicle"
+    two_wheeler = xml.replace("<twoWheelVehicle>no", "<twoWheelVehicle>yes")
+    assert hikvision_event(xml=two_wheeler.encode(), files=files).vehicle_class == "motorcycle"
+    truck = xml.replace("<vehicleType>vehicle", "<vehicleType>truck")
+    assert hikvision_event(xml=truck.encode(), files=files).vehicle_class == "truck"
+    assert [vehicle_class_for(t) for t in ("SaloonCar", "SUV", "LargeBus", "Motor")] == [
+        "car",
+        "jeep",
+        "bus",
+        "",
+    ]

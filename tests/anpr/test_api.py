@@ -76,10 +76,11 @@ def test_multipart_event_is_stored_with_hashed_evidence_and_answers_202(tracs, s
 def test_json_with_base64_images_is_accepted(tracs):
     _, api = tracs
 
-    response = post_json(api)
+    response = post_json(api, meta=metadata(vehicle_class="car"))
 
     assert response.status_code == 202
     event = ViolationEvent.objects.get(pk=response.json()["event_id"])
+    assert event.vehicle_class == "car"
     assert sorted(event.images.values_list("kind", "content_type")) == [
         ("plate", "image/png"),
         ("scene", "image/jpeg"),
@@ -111,12 +112,14 @@ def test_field_errors_name_the_field_and_the_reason(tracs):
 
     response = post_multipart(
         api,
-        meta=metadata(captured_at="2026-11-20T09:41:07", lane=0, camera_event_id=""),
+        meta=metadata(
+            captured_at="2026-11-20T09:41:07", lane=0, camera_event_id="", vehicle_class="ufo"
+        ),
     )
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
-    assert fields(response) == {"captured_at", "lane", "camera_event_id"}
+    assert fields(response) == {"captured_at", "lane", "camera_event_id", "vehicle_class"}
     by_field = {e["field"]: e["message"] for e in response.json()["errors"]}
     assert "UTC offset" in by_field["captured_at"]
 

@@ -197,3 +197,10 @@ def test_an_evidence_file_changed_after_ingest_is_detected(tracs, settings):
 
 def test_the_task_on_a_missing_event_is_a_no_op():
     assert tasks.event_read_plate(987654) == "missing"
+
+
+def test_the_vehicle_class_the_camera_saw_goes_to_the_case(tracs):
+    client, _ = tracs
+    event = ingest(client, vehicle_class="truck")
+    read(event)
+    assert ChallanEvidence.objects.get(event=event).challan.observed_class == "truck"
