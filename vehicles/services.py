@@ -549,6 +549,8 @@ def _import_postgresql(
                 copy.write_row(row)
         cursor.execute("ANALYZE registry_staging")
         clock = report.lap("stage", clock)
+        if progress:
+            tqdm.write("checking against the registry and merging (set-based)...")
 
         # Rows that only the whole file or the database can tell are bad.
         cursor.execute(
