@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
@@ -110,6 +111,7 @@ class PlateReadInline(ReadOnlyMixin, admin.StackedInline):
 class ViolationEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = [
         "id",
+        "thumbnail",
         "camera",
         "camera_event_id",
         "captured_at",
@@ -126,6 +128,21 @@ class ViolationEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     date_hierarchy = "captured_at"
     inlines = [PlateReadInline, EvidenceImageInline]
     readonly_fields = ["images_overview"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ViolationEvent]:
+        return super().get_queryset(request).prefetch_related("images")
+
+    @admin.display(description="scene")
+    def thumbnail(self, obj: ViolationEvent) -> str:
+        images = list(obj.images.all())  # prefetched: no query per row
+        shown = next((i for i in images if i.kind == EvidenceImage.Kind.SCENE), None) or (
+            images[0] if images else None
+        )
+        if shown is None:
+            return "-"
+        return format_html(
+            '<img src="{}" style="max-height:48px" alt="{}">', shown.file.url, shown.kind
+        )
 
     @admin.display(description="ANPR plate")
     def plate(self, obj: ViolationEvent) -> str:

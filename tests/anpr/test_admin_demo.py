@@ -41,3 +41,25 @@ def test_admin_lists_cameras_and_shows_an_events_evidence_read_only(client, trac
     assert b'name="_save"' not in page.content  # evidence cannot be edited
     assert client.get("/admin/anpr/idempotencyrecord/").status_code == 200
     assert client.get("/admin/anpr/ingestclient/").status_code == 200
+
+
+def test_the_event_list_shows_thumbnails_in_a_fixed_number_of_queries(client, tracs):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.anpr.conftest import metadata
+
+    _, api = tracs
+    for n in range(3):
+        post_multipart(api, meta=metadata(camera_event_id=f"ev-{n}"))
+    admin = get_user_model().objects.create_superuser("admin", "admin@example.org", "pw")
+    client.force_login(admin)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/admin/anpr/violationevent/")
+    for n in range(3, 10):
+        post_multipart(api, meta=metadata(camera_event_id=f"ev-{n}"))
+    with CaptureQueriesContext(connection) as more:
+        page = client.get("/admin/anpr/violationevent/")
+
+    assert len(more.captured_queries) == len(few.captured_queries) <= 12
+    assert page.content.decode().count('style="max-height:48px"') == 10
