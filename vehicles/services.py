@@ -607,8 +607,8 @@ def _import_postgresql(
         cursor.execute(
             """
             CREATE TEMPORARY TABLE registry_owners ON COMMIT DROP AS
-            SELECT DISTINCT ON (cnic) owner_name AS name, cnic, phone, address, language
-            FROM registry_staging ORDER BY cnic, line DESC
+            SELECT DISTINCT ON (cnic COLLATE "C") owner_name AS name, cnic, phone, address, language
+            FROM registry_staging ORDER BY cnic COLLATE "C", line DESC
             """
         )
         cursor.execute(
@@ -632,7 +632,7 @@ def _import_postgresql(
                 SELECT o.name, o.cnic, o.phone, o.address, o.language, now(), now()
                 FROM registry_owners o
                 WHERE NOT EXISTS (SELECT 1 FROM vehicles_owner w WHERE w.cnic = o.cnic)
-                ORDER BY o.cnic
+                ORDER BY o.cnic COLLATE "C"
                 """
             )
             report.owners_created = cursor.rowcount
@@ -665,7 +665,9 @@ def _import_postgresql(
                        s.colour, s.engine_cc, s.status, now(), now()
                 FROM registry_staging s
                 WHERE NOT EXISTS (SELECT 1 FROM vehicles_vehicle v WHERE v.plate_key = s.plate_key)
-                ORDER BY s.plate_key  -- sorted inserts keep the unique index's pages hot
+                -- Sorted inserts keep the unique index's pages hot; "C": keys are ASCII, and
+                -- byte order sorts several times faster than a libc collation.
+                ORDER BY s.plate_key COLLATE "C"
                 """
             )
             report.vehicles_created = cursor.rowcount
