@@ -52,6 +52,7 @@ def _run_in_threads(jobs, work):
     return results, errors
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_1000_events_each_posted_3_times_two_copies_concurrently(tracs, settings):
