@@ -1,0 +1,69 @@
+"""Static int8 quantization of the plate OCR model (QDQ, calibrated on synthetic plates).
+
+    .venv-train/bin/python -m anpr.training.quantize IN.onnx OUT.onnx [--calib 512]
+
+Needs the `onnx` package (training venv). The quantized model is kept only when it
+reads as well as the float one (see train.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def _calibration(n: int, height: int, width: int, seed: int = 31) -> np.ndarray:
+    from anpr.synth import synth_plates
+
+    crops = [cv2.cvtColor(s.image, cv2.COLOR_BGR2GRAY) for s in synth_plates(n, seed=seed)]
+    return np.stack([cv2.resize(c, (width, height), interpolation=cv2.INTER_LINEAR)[:, :, None] for c in crops])
+
+
+def quantize(src: Path, dst: Path, *, n_calib: int = 512, height: int = 64, width: int = 128) -> None:
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    data = _calibration(n_calib, height, width)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._batches = iter([{"input": data[i : i + 32]} for i in range(0, len(data), 32)])
+
+        def get_next(self):
+            return next(self._batches, None)
+
+    prepared = dst.with_suffix(".prep.onnx")
+    quant_pre_process(str(src), str(prepared), skip_symbolic_shape=True)
+    quantize_static(
+        str(prepared),
+        str(dst),
+        Reader(),
+        quant_format=QuantFormat.QDQ,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        # The uint8 input, the casts/rescaling and the softmax heads stay float.
+        op_types_to_quantize=["Conv", "MatMul", "Gemm"],
+    )
+    prepared.unlink(missing_ok=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("src", type=Path)
+    parser.add_argument("dst", type=Path)
+    parser.add_argument("--calib", type=int, default=512)
+    args = parser.parse_args()
+    quantize(args.src, args.dst, n_calib=args.calib)
+
+
+if __name__ == "__main__":
+    main()
