@@ -443,6 +443,17 @@ def challan_confirm_plate(
         )
         for name, value in facts.items():
             setattr(challan, name, value)
+        # The plate first read may have been another vehicle's: the hotlist is asked again.
+        hit = _hotlist_hit(vehicle=found, plate_key=found.plate_key, at=challan.captured_at)
+        challan.flag_hotlist = hit is not None
+        if hit is not None:
+            _alert_raise(
+                event=challan.event,
+                challan=challan,
+                vehicle=found,
+                plate_key=found.plate_key,
+                hit=hit,
+            )
         previous = {"plate_key": challan.plate_key, "source": challan.plate_source}
         challan.plate_key = found.plate_key
         challan.plate_display = found.registration

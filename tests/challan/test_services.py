@@ -462,3 +462,34 @@ def test_a_wanted_vehicle_can_be_approved_by_a_supervisor(supervisor):
     wanted = HotlistFactory(kind="wanted").vehicle
     case = ChallanFactory(vehicle_obj=wanted, flag_hotlist=True)
     assert services.challan_approve(challan=case, actor=supervisor).state == S.APPROVED
+
+
+def test_confirming_a_misread_plate_onto_a_stolen_vehicle_flags_it_and_alerts(reviewer):
+    from challan.models import Alert
+    from vehicles.models import Hotlist, HotlistKind
+
+    stolen = VehicleFactory(plate="BKM-1234")
+    Hotlist.objects.create(
+        vehicle=stolen,
+        plate_key=stolen.plate_key,
+        kind=HotlistKind.STOLEN,
+        source="CPLC",
+        since=CAPTURED - dt.timedelta(days=3),
+    )
+    case = ChallanFactory(
+        state=S.NEEDS_PLATE_CHECK,
+        vehicle=None,
+        owner=None,
+        ownership=None,
+        vehicle_class="",
+        plate_key="8KM1234",
+        plate_display="8KM-1234",
+        amount_rs=None,
+    )
+
+    case = services.challan_confirm_plate(challan=case, actor=reviewer, plate_key="BKM-1234")
+
+    assert case.flag_hotlist is True
+    assert Alert.objects.filter(event=case.event).count() == 1
+    with pytest.raises(Conflict, match="stolen"):  # never approved, whoever asks
+        services.challan_approve(challan=case, actor=reviewer)
