@@ -95,7 +95,11 @@ def _careful(
     elif challan.flag_sale_pending:
         _reject(challan, supervisor, "sale pending: plate in inquiry mode", stats)
     else:
-        challan_approve(challan=challan, actor=reviewer, reason="photo and registry agree")
+        try:
+            challan_approve(challan=challan, actor=reviewer, reason="photo and registry agree")
+        except ApplicationError as exc:  # the system refused: the officer records why
+            _reject(challan, supervisor, f"system refused: {exc.message}", stats)
+            return
         stats.approved += 1
 
 
