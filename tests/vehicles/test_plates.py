@@ -155,7 +155,7 @@ def test_messy_text_normalizes_to_the_same_plate(sample):
 
 
 @given(st.one_of(messy().map(lambda m: m[2]), st.text(max_size=14)))
-@settings(max_examples=300)
+@settings(max_examples=150)
 def test_normalization_is_idempotent(text):
     try:
         first = plate_normalize(text)
@@ -219,7 +219,7 @@ _PAIRS = {(a, b) for a, b in CONFUSABLE_DIGIT_FOR_LETTER.items()} | {
 
 
 @given(st.one_of(valid_plates.map(lambda p: p[1]), st.text(alphabet="ABDGIOSZ0125683", max_size=9)))
-@settings(max_examples=300)
+@settings(max_examples=150)
 def test_every_confusion_is_valid_and_counts_its_substitutions(key):
     results = plate_confusions(key)
     assert len({k for k, _ in results}) == len(results)
