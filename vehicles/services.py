@@ -525,6 +525,8 @@ def _import_postgresql(
     path: Path, report: ImportReport, rejects: _Rejects, skip_bad: bool, progress: bool
 ) -> Iterable[tuple[int, str, Sequence[Any]]]:
     with connection.cursor() as cursor:
+        # One import at a time: a second waits here until the first commits or rolls back.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('vehicles.registry_import'))")
         # Dropped at commit; an earlier import in the same outer transaction (tests) leaves them.
         cursor.execute(
             "DROP TABLE IF EXISTS registry_staging, registry_late, registry_owners, registry_resolved"
