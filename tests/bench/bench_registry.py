@@ -224,7 +224,7 @@ def lookups(sample: list[str], n: int, seed: int) -> None:
         )
     print(
         f"  CPU per lookup: client {client_us:.0f} us + PostgreSQL {server_us:.0f} us "
-        "(what an idle machine would need, plus one local round trip)"
+        "(CPU time too grows when the machine is contended)"
     )
     p99 = pct(every, 0.99)
     print(f"  p99 {p99:.3f} ms (target <= 2 ms): {'OK' if p99 <= 2 else 'MISSED'}")
@@ -294,7 +294,7 @@ def main() -> int:
     print(
         f"  CPU: client {first['cpu_client']:.1f} s + PostgreSQL {first['cpu_server']:.1f} s = "
         f"{import_cpu:.1f} s = {import_cpu / copy_cpu:.1f}x the bare COPY's CPU "
-        "(load-independent; background writer and checkpoints not counted)"
+        "(less load-sensitive than wall time; background writer and checkpoints not counted)"
     )
     if not args.no_reimport:
         second = run_import(url, path)
