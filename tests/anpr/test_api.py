@@ -364,3 +364,33 @@ def test_old_idempotency_keys_are_purged(tracs):
     assert tasks.idempotency_records_purge() == 1
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
     assert ViolationEvent.objects.count() == 2
+
+
+def _png_bomb(width: int = 50_000, height: int = 50_000) -> bytes:
+    """A PNG whose header claims width x height pixels (the data itself is a few bytes)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * (1 + width // 8) * 8)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )
+
+
+def test_a_decompression_bomb_is_refused_from_its_header_413(tracs):
+    _, api = tracs
+    bomb = _png_bomb()
+    assert len(bomb) < 10_000
+
+    response = post_multipart(api, images={"scene": bomb})
+
+    assert response.status_code == 413
+    assert fields(response) == {"images.scene"}
+    assert "too large" in response.json()["errors"][0]["message"]
+    assert not ViolationEvent.objects.exists()
