@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from django.db import connection
 from django.db.models import Model, Q, QuerySet
@@ -88,6 +88,21 @@ _FIND_SQL = f"""
 """  # noqa: S608 - column lists come from the models, values are parameters
 
 
+def _server_bound_cursor() -> Any:
+    """A Django cursor whose parameters travel apart from the SQL ($1, $2), as psycopg prefers.
+
+    Django's default client-side binding quotes the key array into the text on every call,
+    a third of a lookup's client time. psycopg prepares the statement after five runs.
+    """
+    import psycopg
+
+    connection.ensure_connection()
+    raw: Any = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)
+
+
 def _vehicles_with_ownership(
     keys: list[str], at: datetime
 ) -> list[tuple[Vehicle, Ownership | None]]:
@@ -96,7 +111,7 @@ def _vehicles_with_ownership(
         vehicles = list(Vehicle.objects.filter(plate_key__in=keys))
         owned = _ownerships_at((v.pk for v in vehicles), at)
         return [(v, owned.get(v.pk)) for v in vehicles]
-    with connection.cursor() as cursor:
+    with _server_bound_cursor() as cursor:
         cursor.execute(_FIND_SQL, {"at": at, "keys": keys})
         rows = cursor.fetchall()
     nv, no = len(_VEHICLE_ATTS), len(_OWNERSHIP_ATTS)
