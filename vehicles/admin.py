@@ -52,6 +52,8 @@ class OwnerAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     readonly_fields = ("created_at", "updated_at")
     list_per_page = 50
+    ordering = ("-id",)  # newest first, by the primary key: no sort of a million names per page
+    show_full_result_count = False
 
     @admin.display(description="CNIC", ordering="cnic")
     def cnic_masked(self, obj: Owner) -> str:
@@ -103,7 +105,6 @@ class OwnershipAdmin(PlateSearchMixin, admin.ModelAdmin):
     list_select_related = ("vehicle", "owner")
     raw_id_fields = ("vehicle", "owner")
     search_fields = ("owner__name",)
-    date_hierarchy = "valid_from"
     show_full_result_count = False
 
     @admin.display(description="Owner", ordering="owner__name")
