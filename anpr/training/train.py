@@ -188,7 +188,7 @@ def export(run_dir: Path, plate_config: Path) -> Path:
         *_cli(),
         "export",
         "-m",
-        str(run_dir / "best.keras"),
+        str(run_dir / "last.keras"),
         "--format",
         "onnx",
         "--plate-config-file",
