@@ -78,6 +78,7 @@ def _reference_data_after_flush(request: pytest.FixtureRequest) -> None:
 def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen[bytes]]:
     """A real `celery worker` process on the test database and the test broker."""
     from django.db import connection
+    from kombu import Connection
 
     from config.celery import app
 
@@ -95,6 +96,9 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
     log_path = REPO / "var" / "test-worker.log"
     log_path.parent.mkdir(exist_ok=True)
     log = log_path.open("wb")  # closed in the finally below; read it when a worker test fails
+    with Connection(TEST_BROKER_URL) as conn:  # tasks left by an interrupted earlier run
+        for queue in ("default", "anpr", "pdf", "notify"):
+            conn.default_channel.queue_purge(queue)
     proc = subprocess.Popen(
         [
             sys.executable,

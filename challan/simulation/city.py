@@ -279,8 +279,13 @@ class _Builder:
         at = self.moment()
         flags: set[str] = set()
         liable: int | None
+        since = Ownership.objects.get(vehicle=vehicle, valid_to__isnull=True).valid_from
+        if scenario == "sold_before" and (at - since).days < 2:
+            scenario = "ordinary"  # bought too recently to have been sold on before the violation
         if scenario == "sold_before":
-            at_sale = at - dt.timedelta(days=self.rng.randint(30, 900))
+            # Sold between the current owner's purchase and the violation.
+            span = (at - since).total_seconds()
+            at_sale = since + dt.timedelta(seconds=span * self.rng.uniform(0.2, 0.9))
             liable = self.transfer(vehicle, at_sale).pk
         elif scenario == "sold_after":
             liable = self.owner_at(vehicle, at)
