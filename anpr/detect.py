@@ -64,9 +64,9 @@ def _char_count(roi: np.ndarray) -> int:
     best = 0
     _, binary = cv2.threshold(roi, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     for mask in (binary, 255 - binary):  # dark text on light plates, or light on green
-        n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        _n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         count = 0
-        for x, y, cw, ch, area in stats[1:]:
+        for _x, _y, cw, ch, area in stats[1:]:
             if 0.22 * h <= ch <= 0.85 * h and 0.02 * w <= cw <= 0.3 * w and area >= 0.15 * cw * ch:
                 count += 1
         best = max(best, count)
@@ -111,7 +111,11 @@ def find_plates(image: np.ndarray, *, max_plates: int = 3) -> list[Box]:
     if image is None or image.size == 0:
         return []
     scale = _work_scale(image)
-    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
+    small = (
+        cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        if scale < 1
+        else image
+    )
     if small.ndim == 2:
         small = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
@@ -121,7 +125,7 @@ def find_plates(image: np.ndarray, *, max_plates: int = 3) -> list[Box]:
 
     scored: list[tuple[float, Box]] = []
     for box in _candidates(gray, hsv):
-        bx, by, bw, bh = box
+        _bx, _by, bw, bh = box
         if bw < 24 or bh < 10 or bw > w * 0.6 or bh > h * 0.4:
             continue
         aspect = bw / bh
@@ -138,6 +142,5 @@ def find_plates(image: np.ndarray, *, max_plates: int = 3) -> list[Box]:
             break
     inv = 1.0 / scale
     return [
-        (int(x * inv), int(y * inv), int(round(bw * inv)), int(round(bh * inv)))
-        for x, y, bw, bh in picked
+        (int(x * inv), int(y * inv), round(bw * inv), round(bh * inv)) for x, y, bw, bh in picked
     ]

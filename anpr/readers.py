@@ -159,7 +159,11 @@ class FastPlateOcrReader:
         """BGR/gray crop of any size -> model input (H, W, C) uint8."""
         cfg = self.config
         if crop.ndim == 2:
-            image = crop if cfg.image_color_mode == "grayscale" else cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB)
+            image = (
+                crop
+                if cfg.image_color_mode == "grayscale"
+                else cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB)
+            )
         elif cfg.image_color_mode == "grayscale":
             image = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
         else:

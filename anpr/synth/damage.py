@@ -158,7 +158,7 @@ def camera(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = out.shape[:2]
     # low resolution: final width 80..320 px (plates as small as ~80x40)
     target_w = int(np.exp(rng.uniform(np.log(80), np.log(320))))
-    target_h = max(16, int(round(h * target_w / w)))
+    target_h = max(16, round(h * target_w / w))
     if rng.random() < 0.3:  # blur before downscale (defocus)
         k = int(rng.integers(1, 4)) * 2 + 1
         out = cv2.GaussianBlur(out, (k, k), 0)
@@ -189,7 +189,7 @@ def camera(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out += rng.standard_normal(out.shape, dtype=np.float32) * _u(rng, 0, 9)
     out = np.clip(out, 0, 255).astype(np.uint8)
     if rng.random() < 0.8:
-        ok, enc = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(25, 95))])
+        _ok, enc = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(25, 95))])
         out = cv2.imdecode(enc, cv2.IMREAD_UNCHANGED)
     return out
 

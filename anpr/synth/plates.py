@@ -171,7 +171,7 @@ class Painter:
         self, text: str, box, color, *, emboss: float = 0.0, keep_aspect: bool = False, font=...
     ) -> None:
         """Draw text stretched into box (x, y, w, h); keep_aspect fits it inside instead."""
-        x, y, w, h = (int(round(v)) for v in box)
+        x, y, w, h = (round(v) for v in box)
         mask = _text_mask(text, self.font if font is ... else font)
         if keep_aspect:
             mh, mw = mask.shape
@@ -182,7 +182,7 @@ class Painter:
             return
         m = cv2.resize(mask, (w, h), interpolation=cv2.INTER_AREA)
         if emboss > 0:  # raised letters: light edge up-left, shadow down-right
-            d = max(1, int(round(h * 0.03)))
+            d = max(1, round(h * 0.03))
             self._blend(np.roll(np.roll(m, d, 0), d, 1), x, y, (0, 0, 0), emboss * 0.5)
             self._blend(np.roll(np.roll(m, -d, 0), -d, 1), x, y, (255, 255, 255), emboss * 0.4)
         self._blend(m, x, y, color, 1.0)

@@ -127,7 +127,7 @@ def render_scene(
 
     # the plate, on the bumper, centred under the grille
     pw = plate_width or int(np.clip(cw * _u(rng, 0.2, 0.32), 60, W * 0.3))
-    ph = max(8, int(round(plate_image.shape[0] * pw / plate_image.shape[1])))
+    ph = max(8, round(plate_image.shape[0] * pw / plate_image.shape[1]))
     plate = cv2.resize(plate_image, (pw, ph), interpolation=cv2.INTER_AREA).astype(np.float32)
     px = int(cx + cw / 2 - pw / 2 + _u(rng, -0.05, 0.05) * cw)
     py = int(cy + ch * _u(rng, 0.58, 0.68))
@@ -159,6 +159,6 @@ def render_scene(
     )
 
     if jpeg_quality:
-        ok, enc = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+        _ok, enc = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
         out = cv2.imdecode(enc, cv2.IMREAD_COLOR)
     return out, (px, py, pw, ph)

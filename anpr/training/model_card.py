@@ -1,6 +1,6 @@
 """Write anpr/models/MODEL_CARD.md from training.json and a fresh evaluation.
 
-    python -m anpr.training.model_card      (runtime venv or .venv-train)
+python -m anpr.training.model_card      (runtime venv or .venv-train)
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ def evaluate(n_synth: int = 1000) -> dict:
     if dev:
         score = score_reader(read, dev)
         out["dev"] = score.summary()
-        out["dev_errors"] = [f"{label} read as {got or '(nothing)'}" for _, label, got in score.errors]
+        out["dev_errors"] = [
+            f"{label} read as {got or '(nothing)'}" for _, label, got in score.errors
+        ]
     crops = [c for _, c, _ in synth_test_set(256, seed=4242)]
     for batch in (1, 32):
         reader.read_crops(crops[:batch])
@@ -71,7 +73,7 @@ two lines) and returns letters and digits, e.g. `LEA122545` for a Punjab plate
 `LEA-12-2545`, `AFR420` for a Sindh plate. Trained only on synthetic plates drawn by
 `anpr/synth/`; never on real photos.
 
-- Model version (reported with every reading): `{metrics['model_version']}`
+- Model version (reported with every reading): `{metrics["model_version"]}`
 - Size: {onnx.stat().st_size / 1e6:.2f} MB (ONNX, float32), about 0.3 M parameters
 - Architecture: fast-plate-ocr CCT (`anpr/training/cct_pk.yaml`): 4 conv tokenizer
   layers with max pooling, 4 transformer layers (dim 64, 1 head), relu everywhere (gelu
@@ -83,7 +85,7 @@ two lines) and returns letters and digits, e.g. `LEA122545` for a Punjab plate
 
 | set | plate accuracy | character accuracy |
 |---|---|---|
-| synthetic test set ({metrics['synthetic']['n']} plates, seed 990001, never trained on) | {metrics['synthetic']['plate_acc']:.1%} | {metrics['synthetic']['char_acc']:.1%} |
+| synthetic test set ({metrics["synthetic"]["n"]} plates, seed 990001, never trained on) | {metrics["synthetic"]["plate_acc"]:.1%} | {metrics["synthetic"]["char_acc"]:.1%} |
 {dev_line}
 
 Plate accuracy is an exact match of letters and digits (`?` in a label, an unreadable
@@ -91,8 +93,8 @@ year, matches anything). Character accuracy is 1 - edit distance / label length.
 The dev set is for validation only; a separate set of real plates judges the model.
 
 Throughput on this machine's 2 CPU cores (onnxruntime, `FastPlateOcrReader.read_crops`,
-including resizing): {metrics['crops_per_s_b1']} crops/s at batch 1,
-{metrics['crops_per_s_b32']} crops/s at batch 32. Full figures, scene photos/s and the
+including resizing): {metrics["crops_per_s_b1"]} crops/s at batch 1,
+{metrics["crops_per_s_b32"]} crops/s at batch 32. Full figures, scene photos/s and the
 Tesseract baseline: `make bench BENCH=anpr`.
 
 Dev-set misreads when this card was written:
@@ -114,7 +116,7 @@ default in phase p1, the lighter `anpr/training/augmentation.yaml` in phase p2.
 
 ## Training
 
-Seed {training['seed']}; validation set {training['n_val']:,} synthetic plates (seed 777).
+Seed {training["seed"]}; validation set {training["n_val"]:,} synthetic plates (seed 777).
 Phases (each starts from the previous phase's last weights; `stop_after` ends a phase
 early on its cosine schedule to keep the run inside the time budget):
 
@@ -124,8 +126,8 @@ early on its cosine schedule to keep the run inside the time budget):
 
 {HISTORY}
 
-Time on 2 shared CPU cores: {timings.get('total_s', 0) / 60:.0f} min in all
-({json.dumps(timings)}). Best validation metrics: `{json.dumps(training.get('val_metrics', {}))}`.
+Time on 2 shared CPU cores: {timings.get("total_s", 0) / 60:.0f} min in all
+({json.dumps(timings)}). Best validation metrics: `{json.dumps(training.get("val_metrics", {}))}`.
 
 ## Retrain
 

@@ -19,10 +19,14 @@ def _calibration(n: int, height: int, width: int, seed: int = 31) -> np.ndarray:
     from anpr.synth import synth_plates
 
     crops = [cv2.cvtColor(s.image, cv2.COLOR_BGR2GRAY) for s in synth_plates(n, seed=seed)]
-    return np.stack([cv2.resize(c, (width, height), interpolation=cv2.INTER_LINEAR)[:, :, None] for c in crops])
+    return np.stack(
+        [cv2.resize(c, (width, height), interpolation=cv2.INTER_LINEAR)[:, :, None] for c in crops]
+    )
 
 
-def quantize(src: Path, dst: Path, *, n_calib: int = 512, height: int = 64, width: int = 128) -> None:
+def quantize(
+    src: Path, dst: Path, *, n_calib: int = 512, height: int = 64, width: int = 128
+) -> None:
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,

@@ -29,7 +29,12 @@ def _png_header_only(width: int, height: int) -> bytes:
     """A PNG that claims width x height: the header of a decompression bomb, no pixels."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize(("ext", "fmt"), [(".jpg", "jpeg"), (".png", "png")])

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from anpr.synth import STYLES, plate_image, random_plate_text, render_scene, synth_plate, synth_plates
+from anpr.synth import (
+    STYLES,
+    plate_image,
+    random_plate_text,
+    render_scene,
+    synth_plate,
+    synth_plates,
+)
 from vehicles.plates import plate_normalize
 
 
@@ -46,7 +53,7 @@ def test_scene_contains_the_plate_at_the_returned_box():
     plate = plate_image(random_plate_text(rng, "sindh"), rng)
     scene, (x, y, w, h) = render_scene(plate, rng=rng, size=(960, 540), camera_code="KHI-CAM-007")
     assert scene.shape == (540, 960, 3) and scene.dtype == np.uint8
-    assert 0 <= x and x + w <= 960 and 0 <= y and y + h <= 540
+    assert x >= 0 and x + w <= 960 and y >= 0 and y + h <= 540
     assert abs(w / h - plate.shape[1] / plate.shape[0]) < 0.2
     # the plate region is the plate (bright), not the road around it
     assert scene[y : y + h, x : x + w].mean() > 0.8 * plate.mean() * 0.7

@@ -64,11 +64,27 @@ def tesseract_read_one(crop: np.ndarray) -> str:
     scale = 120 / gray.shape[0]
     gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     ok, png = cv2.imencode(".png", gray)
-    out = subprocess.run(
-        ["tesseract", "stdin", "stdout", "--psm", "6", "-l", "eng",
-         "-c", "tessedit_char_whitelist=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-"],
-        input=png.tobytes(), capture_output=True, timeout=30, check=False,
-    ).stdout.decode(errors="replace").upper()
+    out = (
+        subprocess.run(
+            [
+                "tesseract",
+                "stdin",
+                "stdout",
+                "--psm",
+                "6",
+                "-l",
+                "eng",
+                "-c",
+                "tessedit_char_whitelist=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-",
+            ],
+            input=png.tobytes(),
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        .stdout.decode(errors="replace")
+        .upper()
+    )
     # The words printed on plates are not part of the number; a user would drop them too.
     out = PLATE_WORDS.sub(" ", out)
     return "".join(ch for ch in out if ch.isalnum())
@@ -133,11 +149,15 @@ def reader_rss_mb(seconds: float) -> float:
         "    [read_image(i, reader=r) for i in imgs]; r.read_crops(crops)\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def report(name: str, read, *, synth_items, dev_items, crops, scene_items, batch_sizes, min_seconds):
+def report(
+    name: str, read, *, synth_items, dev_items, crops, scene_items, batch_sizes, min_seconds
+):
     print(f"\n== {name}")
     s = score_reader(read, synth_items)
     print(f"synthetic test set: n={s.n} plate_acc={s.plate_acc:.3f} char_acc={s.char_acc:.3f}")
@@ -171,19 +191,42 @@ def main() -> None:
 
     reader, read = fast_plate_ocr()
     model_path = REPO / "anpr" / "models" / "pk_plate_ocr.onnx"
-    print(f"model {reader.model_version}, {model_path.stat().st_size / 1e6:.2f} MB, cpus={os.cpu_count()}")
-    report("fast-plate-ocr (anpr/models)", read, synth_items=synth_items, dev_items=dev_items,
-           crops=crops, scene_items=scene_items, batch_sizes=(1, 32), min_seconds=min_seconds)
+    print(
+        f"model {reader.model_version}, {model_path.stat().st_size / 1e6:.2f} MB, cpus={os.cpu_count()}"
+    )
+    report(
+        "fast-plate-ocr (anpr/models)",
+        read,
+        synth_items=synth_items,
+        dev_items=dev_items,
+        crops=crops,
+        scene_items=scene_items,
+        batch_sizes=(1, 32),
+        min_seconds=min_seconds,
+    )
     print(f"peak RSS of a reader process: {reader_rss_mb(3.0):.0f} MB")
 
     if shutil.which("tesseract"):
-        version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
-        report(f"Tesseract baseline ({version}, psm 6, whitelist A-Z0-9)", tesseract_read,
-               synth_items=synth_items[:200], dev_items=dev_items, crops=crops[:64],
-               scene_items=scene_items[:20], batch_sizes=(1,), min_seconds=min_seconds)
+        version = subprocess.run(
+            ["tesseract", "--version"], capture_output=True, text=True
+        ).stdout.split("\n")[0]
+        report(
+            f"Tesseract baseline ({version}, psm 6, whitelist A-Z0-9)",
+            tesseract_read,
+            synth_items=synth_items[:200],
+            dev_items=dev_items,
+            crops=crops[:64],
+            scene_items=scene_items[:20],
+            batch_sizes=(1,),
+            min_seconds=min_seconds,
+        )
     else:
-        print("\nTesseract baseline: `tesseract` not installed (apt-get install tesseract-ocr), skipped")
-    print(f"\npeak RSS of this bench process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        print(
+            "\nTesseract baseline: `tesseract` not installed (apt-get install tesseract-ocr), skipped"
+        )
+    print(
+        f"\npeak RSS of this bench process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

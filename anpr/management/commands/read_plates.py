@@ -25,7 +25,9 @@ def _expand(paths: list[str]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            files += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
         else:
             files.append(path)  # named explicitly: read whatever it is, report if it is no image
     return files
@@ -36,7 +38,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("paths", nargs="+", metavar="PATH")
-        parser.add_argument("--csv", action="store_true", dest="as_csv", help="CSV with a header row")
+        parser.add_argument(
+            "--csv", action="store_true", dest="as_csv", help="CSV with a header row"
+        )
 
     def handle(self, *args, paths: list[str], as_csv: bool = False, **options) -> None:
         max_pixels = getattr(settings, "INGEST_MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS)
@@ -72,4 +76,3 @@ class _Writer:
             self._csv.writerow(values)
         else:
             self._stream.write(",".join(values))
-
