@@ -13,7 +13,16 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # Periodic work is declared here and nowhere else; apps add entries as they need them.
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    "idempotency-records-purge": {
+        "task": "anpr.tasks.idempotency_records_purge",
+        "schedule": 3600.0,
+    },
+    "challans-mark-overdue": {
+        "task": "challan.tasks.challans_mark_overdue",
+        "schedule": 3600.0,
+    },
+}
 
 
 @app.task(name="config.worker_ping")
