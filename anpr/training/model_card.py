@@ -92,7 +92,7 @@ Plate accuracy is an exact match of letters and digits (`?` in a label, an unrea
 year, matches anything). Character accuracy is 1 - edit distance / label length.
 The dev set is for validation only; a separate set of real plates judges the model.
 
-Throughput on this machine's 2 CPU cores (onnxruntime, `FastPlateOcrReader.read_crops`,
+Throughput on this machine's 2 CPU cores, shared with other jobs when measured (onnxruntime, `FastPlateOcrReader.read_crops`,
 including resizing): {metrics["crops_per_s_b1"]} crops/s at batch 1,
 {metrics["crops_per_s_b32"]} crops/s at batch 32. Full figures, scene photos/s and the
 Tesseract baseline: `make bench BENCH=anpr`.
