@@ -145,6 +145,10 @@ class _Builder:
         self.taken: set[int] = set()
         self.pool = list(
             Vehicle.objects.filter(status=VehicleStatus.ACTIVE, ownerships__valid_to__isnull=True)
+            # Vehicles the registry already exempts or hotlists would blur the scenarios' truth.
+            .exclude(pk__in=Exemption.objects.values("vehicle_id"))
+            .exclude(pk__in=Hotlist.objects.filter(vehicle__isnull=False).values("vehicle_id"))
+            .exclude(plate_key__in=Hotlist.objects.values("plate_key"))
             .order_by("pk")
             .values_list("pk", flat=True)
         )
