@@ -27,7 +27,10 @@ def main(argv: list[str]) -> int:
         print(f"\n##### {script.stem}", flush=True)
         started = time.perf_counter()
         code = subprocess.call([sys.executable, str(script)], cwd=REPO)
-        print(f"##### {script.stem}: exit {code} after {time.perf_counter() - started:.0f} s", flush=True)
+        print(
+            f"##### {script.stem}: exit {code} after {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
         if code:
             failed.append(script.stem)
     if failed:
