@@ -145,8 +145,6 @@ class FastPlateOcrReader:
             "ANPR_OCR_THREADS", min(os.cpu_count() or 1, 4)
         )
         options.inter_op_num_threads = 1
-        # No arena: a batch-32 arena keeps ~100 MB resident for the worker's lifetime.
-        options.enable_cpu_mem_arena = False
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._recognizer = LicensePlateRecognizer(
             onnx_model_path=onnx_path,

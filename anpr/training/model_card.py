@@ -18,7 +18,8 @@ HISTORY = """The committed model was trained on a 2-core machine shared with oth
 took 0.5-1 s instead of ~0.13 s). Phase p1's images were drawn just before a last
 tweak of `anpr/synth/damage.py` (rotation sigma 3.5 to 2.5 degrees, perspective 0.10 to
 0.07, colour cast 15% to 8%); `make train-ocr` now draws them with the current values.
-Phase p2's images match the current generator."""
+Phase p2's images match the current generator. Phase p3 (a learning-rate warm restart
+on p2's images) was added after p2 because accuracy was still rising."""
 TRAINING = Path(__file__).resolve().parent
 
 
