@@ -28,20 +28,24 @@ def _work_scale(image: np.ndarray, target: int = 640) -> float:
     return min(1.0, target / max(image.shape[:2]))
 
 
+def _rect(contour: np.ndarray) -> Box:
+    x, y, w, h = cv2.boundingRect(contour)
+    return int(x), int(y), int(w), int(h)
+
+
 def _candidates(gray: np.ndarray, hsv: np.ndarray) -> list[Box]:
     h, w = gray.shape
     boxes: list[Box] = []
     # 1. vertical strokes of characters, closed horizontally into text blobs
-    sobel = cv2.Sobel(gray, cv2.CV_16S, 1, 0, ksize=3)
-    sobel = cv2.convertScaleAbs(sobel)
-    _, edges = cv2.threshold(sobel, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    strokes = cv2.convertScaleAbs(cv2.Sobel(gray, cv2.CV_16S, 1, 0, ksize=3))
+    _, edges = cv2.threshold(strokes, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     kx = max(9, w // 45)
     for kernel_size in ((kx, 3), (kx, max(5, h // 60))):
         kernel = cv2.getStructuringElement(cv2.MORPH_RECT, kernel_size)
         closed = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, kernel)
         closed = cv2.morphologyEx(closed, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
         contours, _ = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        boxes += [cv2.boundingRect(c) for c in contours]
+        boxes += [_rect(c) for c in contours]
     # 2. plate-coloured regions: white / yellow / green backgrounds
     s, v = hsv[:, :, 1], hsv[:, :, 2]
     hue = hsv[:, :, 0]
@@ -49,10 +53,11 @@ def _candidates(gray: np.ndarray, hsv: np.ndarray) -> list[Box]:
     yellow = (hue > 15) & (hue < 40) & (s > 80) & (v > 120)
     green = (hue > 40) & (hue < 90) & (s > 70) & (v > 60)
     for mask in (white, yellow, green):
-        m = mask.astype(np.uint8) * 255
-        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((5, 9), np.uint8))
-        contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        boxes += [cv2.boundingRect(c) for c in contours]
+        region = cv2.morphologyEx(
+            mask.astype(np.uint8) * 255, cv2.MORPH_CLOSE, np.ones((5, 9), np.uint8)
+        )
+        contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        boxes += [_rect(c) for c in contours]
     return boxes
 
 

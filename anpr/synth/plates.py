@@ -146,7 +146,7 @@ def _text_mask(text: str, font_path: str | None, size: int = 110) -> np.ndarray:
     """Tight float mask (0..1) of a text in a font."""
     font = load_font(font_path, size)
     left, top, right, bottom = font.getbbox(text)
-    w, h = max(1, right - left + 8), max(1, bottom - top + 8)
+    w, h = max(1, int(right - left) + 8), max(1, int(bottom - top) + 8)
     img = Image.new("L", (w, h), 0)
     ImageDraw.Draw(img).text((4 - left, 4 - top), text, fill=255, font=font)
     mask = np.asarray(img, dtype=np.float32) / 255.0

@@ -128,7 +128,7 @@ def main() -> None:
     def read(crops):
         return [r.text for r in reader.read_crops(crops)]
 
-    results = {"model_version": reader.model_version}
+    results: dict[str, object] = {"model_version": reader.model_version}
     for name, items in (
         ("synthetic", synth_test_set(args.synth) if args.synth else []),
         ("dev", load_dev_set(Path(args.dev))),
