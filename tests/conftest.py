@@ -134,11 +134,17 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
                 pytest.fail(f"celery worker exited with {proc.returncode}", pytrace=False)
             try:
                 task_id = app.send_task("config.worker_ping", queue="default").id
-                results.AsyncResult(task_id).get(timeout=5)
+                # After an eager task Celery believes it runs inside a task and refuses
+                # to block; this process is no task, so say so.
+                results.AsyncResult(task_id).get(timeout=5, disable_sync_subtasks=False)
                 break
-            except Exception:  # worker still starting: keep trying until the deadline
+            except Exception as exc:  # worker still starting: keep trying until the deadline
                 if time.monotonic() > deadline:
-                    pytest.fail("celery worker did not run a task within 90 s", pytrace=False)
+                    pytest.fail(
+                        f"celery worker did not run a task within 90 s (last: {exc!r}); "
+                        f"see {log_path}",
+                        pytrace=False,
+                    )
         yield proc
     finally:
         proc.terminate()
@@ -170,5 +176,6 @@ def _results_app():
 
 @pytest.fixture(scope="session")
 def celery_results(celery_worker_process):
-    """Read results of tasks run by the real worker: `celery_results.AsyncResult(id).get()`."""
+    """Read results of tasks run by the real worker:
+    `celery_results.AsyncResult(id).get(timeout=..., disable_sync_subtasks=False)`."""
     return _results_app()

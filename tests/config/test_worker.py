@@ -11,7 +11,7 @@ def test_a_task_runs_in_a_separate_worker_process_on_postgres(
     celery_worker_process, celery_results
 ):
     task_id = worker_ping.apply_async(queue="default").id
-    answer = celery_results.AsyncResult(task_id).get(timeout=30)
+    answer = celery_results.AsyncResult(task_id).get(timeout=30, disable_sync_subtasks=False)
 
     assert answer["pong"] == "ok"
     assert answer["database"] == "postgresql"
