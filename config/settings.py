@@ -80,6 +80,8 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if not env_str("DATABASE_URL"):
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded default's database lives here
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the dev server and in-process tasks read while another request writes.
     DATABASES["default"]["OPTIONS"] = {
