@@ -284,8 +284,9 @@ class _Builder:
         flags: set[str] = set()
         liable: int | None
         since = Ownership.objects.get(vehicle=vehicle, valid_to__isnull=True).valid_from
-        if scenario == "sold_before" and (at - since).days < 2:
-            scenario = "ordinary"  # bought too recently to have been sold on before the violation
+        if scenario in ("sold_before", "sold_after") and (at - since).days < 2:
+            # Bought too recently to be sold on around the violation: an ordinary case then.
+            scenario = "ordinary"
         if scenario == "sold_before":
             # Sold between the current owner's purchase and the violation.
             span = (at - since).total_seconds()
