@@ -519,22 +519,25 @@ def challan_approve(*, challan: Challan, actor: Actor, reason: str = "") -> Chal
         )
 
 
-def challan_reject(*, challan: Challan, actor: Actor, reason: str) -> Challan:
-    if not reason.strip():
-        raise Unprocessable("say why the case is rejected", field="reason")
+def _transition(
+    challan: Challan, name: str, *, actor: Actor, reason: str, why: str | None = None
+) -> Challan:
+    """A transition that only changes the state: lock, authorize, audit. `why` makes a reason
+    mandatory ("say why the <why>")."""
+    if why is not None and not reason.strip():
+        raise Unprocessable(f"say why the {why}", field="reason")
     with transaction.atomic():
         challan = _lock(challan)
-        role = _authorize(challan, "reject", actor)
-        return _record(challan, "reject", actor=actor, role=role, reason=reason)
+        role = _authorize(challan, name, actor)
+        return _record(challan, name, actor=actor, role=role, reason=reason)
+
+
+def challan_reject(*, challan: Challan, actor: Actor, reason: str) -> Challan:
+    return _transition(challan, "reject", actor=actor, reason=reason, why="case is rejected")
 
 
 def challan_reopen(*, challan: Challan, actor: Actor, reason: str) -> Challan:
-    if not reason.strip():
-        raise Unprocessable("say why the case is reopened", field="reason")
-    with transaction.atomic():
-        challan = _lock(challan)
-        role = _authorize(challan, "reopen", actor)
-        return _record(challan, "reopen", actor=actor, role=role, reason=reason)
+    return _transition(challan, "reopen", actor=actor, reason=reason, why="case is reopened")
 
 
 def challan_issue(*, challan: Challan, actor: Actor = None, at: datetime | None = None) -> Challan:
@@ -629,12 +632,7 @@ def challan_decide_contest(
 
 
 def challan_cancel(*, challan: Challan, actor: Actor, reason: str) -> Challan:
-    if not reason.strip():
-        raise Unprocessable("say why the challan is cancelled", field="reason")
-    with transaction.atomic():
-        challan = _lock(challan)
-        role = _authorize(challan, "cancel", actor)
-        return _record(challan, "cancel", actor=actor, role=role, reason=reason)
+    return _transition(challan, "cancel", actor=actor, reason=reason, why="challan is cancelled")
 
 
 def challan_mark_overdue(
@@ -654,26 +652,15 @@ def challan_escalate(
     *, challan: Challan, actor: Actor = None, reason: str = "", at: datetime | None = None
 ) -> Challan:
     """Unpaid long after the due date: licence and CNIC blocks follow from the audit row."""
-    with transaction.atomic():
-        challan = _lock(challan)
-        role = _authorize(challan, "escalate", actor)
-        return _record(challan, "escalate", actor=actor, role=role, reason=reason)
+    return _transition(challan, "escalate", actor=actor, reason=reason)
 
 
 def challan_waive(*, challan: Challan, actor: Actor, reason: str) -> Challan:
-    if not reason.strip():
-        raise Unprocessable("say why the challan is waived", field="reason")
-    with transaction.atomic():
-        challan = _lock(challan)
-        role = _authorize(challan, "waive", actor)
-        return _record(challan, "waive", actor=actor, role=role, reason=reason)
+    return _transition(challan, "waive", actor=actor, reason=reason, why="challan is waived")
 
 
 def challan_close(*, challan: Challan, actor: Actor = None, reason: str = "") -> Challan:
-    with transaction.atomic():
-        challan = _lock(challan)
-        role = _authorize(challan, "close", actor)
-        return _record(challan, "close", actor=actor, role=role, reason=reason)
+    return _transition(challan, "close", actor=actor, reason=reason)
 
 
 def challans_mark_overdue(*, at: datetime | None = None) -> int:
