@@ -49,7 +49,11 @@ clean:
 # stays out of the runtime venv). About an hour on 2 CPU cores; installs the result in
 # anpr/models/ with its model card. TRAIN_ARGS="--scale 0.1" for a quick run.
 TRAIN_VENV := .venv-train
+# Plate-like fonts from Debian (Liberation Sans Narrow, FreeSans) where apt is at hand;
+# without them the synthetic plates use DejaVu only and the data differ.
+TRAIN_FONTS := fonts-liberation fonts-freefont-ttf
 train-ocr:
+	-dpkg -s $(TRAIN_FONTS) >/dev/null 2>&1 || apt-get install -y -qq $(TRAIN_FONTS) >/dev/null
 	test -x $(TRAIN_VENV)/bin/python || $(PYTHON) -m venv $(TRAIN_VENV)
 	$(TRAIN_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(TRAIN_VENV)/bin/python -m pip install --quiet -r anpr/training/requirements.txt
