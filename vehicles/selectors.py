@@ -100,9 +100,10 @@ def _find_rows(keys: list[str], at: datetime) -> list[tuple[Any, ...]]:
     import psycopg
 
     connection.ensure_connection()
-    params = {"at": at, "keys": keys}
+    params: Any = {"at": at, "keys": keys}
     if connection.queries_logged:  # DEBUG or a test capturing queries: keep the log
-        with connection.make_debug_cursor(psycopg.Cursor(connection.connection)) as cursor:
+        raw_cursor: Any = psycopg.Cursor(connection.connection)
+        with connection.make_debug_cursor(raw_cursor) as cursor:
             cursor.execute(_FIND_SQL, params)
             return cursor.fetchall()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as raw:
