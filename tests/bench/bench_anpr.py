@@ -136,6 +136,34 @@ def scene_figures(read, items, *, min_seconds: float) -> dict:
     }
 
 
+def _worker_rate(args: tuple) -> tuple[int, float, float]:
+    """One single-threaded reader process: crops read between the shared start and end."""
+    crops, batch, start_at, seconds = args
+    from anpr.readers import FastPlateOcrReader
+
+    reader = FastPlateOcrReader(intra_op_threads=1)
+    reader.read_crops(crops[:batch])  # warm-up
+    while time.time() < start_at:
+        time.sleep(0.001)
+    done, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for i in range(0, len(crops) - batch + 1, batch):
+            reader.read_crops(crops[i : i + batch])
+            done += batch
+    return done, t0, time.perf_counter()
+
+
+def parallel_rate(crops: list, *, batch: int, processes: int, seconds: float) -> float:
+    """Crops/s of `processes` reader processes with one thread each, as a Celery worker
+    with --concurrency=N runs them (one ONNX Runtime thread per process)."""
+    import multiprocessing as mp
+
+    start_at = time.time() + 8.0  # every process has loaded its model by then
+    with mp.get_context("spawn").Pool(processes) as pool:
+        results = pool.map(_worker_rate, [(crops, batch, start_at, seconds)] * processes)
+    return sum(r[0] for r in results) / max(r[2] - r[1] for r in results)
+
+
 def reader_rss_mb(seconds: float) -> float:
     """Peak RSS of a fresh process that loads the reader and reads scenes (a worker's load)."""
     code = (
@@ -204,6 +232,10 @@ def main() -> None:
         batch_sizes=(1, 32),
         min_seconds=min_seconds,
     )
+    procs = os.cpu_count() or 1
+    for b in (1, 32):
+        rate = parallel_rate(crops, batch=b, processes=procs, seconds=min_seconds)
+        print(f"crops/s at batch {b:>2}, {procs} processes x 1 thread: {rate:8.1f}")
     print(f"peak RSS of a reader process: {reader_rss_mb(3.0):.0f} MB")
 
     if shutil.which("tesseract"):
