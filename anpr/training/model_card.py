@@ -14,12 +14,9 @@ from anpr.training.evaluate import load_dev_set, score_reader, synth_test_set
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 
 # How the committed model was actually produced, where it differs from a clean rerun.
-HISTORY = """The committed model was trained on a 2-core machine shared with other jobs (steps
-took 0.5-1 s instead of ~0.13 s). Phase p1's images were drawn just before a last
-tweak of `anpr/synth/damage.py` (rotation sigma 3.5 to 2.5 degrees, perspective 0.10 to
-0.07, colour cast 15% to 8%); `make train-ocr` now draws them with the current values.
-Phase p2's images match the current generator. Phase p3 (a learning-rate warm restart
-on p2's images) was added after p2 because accuracy was still rising."""
+HISTORY = """The committed model is exactly what `make train-ocr` produced on an idle 2-core
+machine (nothing else running), with Debian's fonts-liberation and fonts-freefont-ttf
+installed (the Makefile installs them where apt is at hand)."""
 TRAINING = Path(__file__).resolve().parent
 
 
@@ -93,7 +90,7 @@ Plate accuracy is an exact match of letters and digits (`?` in a label, an unrea
 year, matches anything). Character accuracy is 1 - edit distance / label length.
 The dev set is for validation only; a separate set of real plates judges the model.
 
-Throughput on this machine's 2 CPU cores, shared with other jobs when measured (onnxruntime, `FastPlateOcrReader.read_crops`,
+Throughput on this machine's 2 CPU cores, one process (onnxruntime, `FastPlateOcrReader.read_crops`,
 including resizing): {metrics["crops_per_s_b1"]} crops/s at batch 1,
 {metrics["crops_per_s_b32"]} crops/s at batch 32. Full figures, scene photos/s and the
 Tesseract baseline: `make bench BENCH=anpr`.
@@ -104,7 +101,8 @@ Dev-set misreads when this card was written:
 
 ## Data recipe
 
-`anpr/synth/` draws every plate style met in Karachi with Pillow/OpenCV (DejaVu fonts):
+`anpr/synth/` draws every plate style met in Karachi with Pillow/OpenCV (DejaVu Sans,
+Liberation Sans Narrow and FreeSans, bold and condensed weights):
 Punjab two-line white plates with the green band, emblem and PUNJAB (with and without
 the two-digit year), new Punjab one-line, Sindh yellow/white with SINDH and the small
 year, old Karachi one-letter series with KARACHI, Islamabad (ICT, blue band), green
@@ -127,7 +125,7 @@ early on its cosine schedule to keep the run inside the time budget):
 
 {HISTORY}
 
-Time on 2 shared CPU cores: {timings.get("total_s", 0) / 60:.0f} min in all
+Time on 2 CPU cores: {timings.get("total_s", 0) / 60:.0f} min in all
 ({json.dumps(timings)}). Best validation metrics: `{json.dumps(training.get("val_metrics", {}))}`.
 
 ## Retrain
@@ -140,7 +138,7 @@ Time on 2 shared CPU cores: {timings.get("total_s", 0) / 60:.0f} min in all
 
 ## Limits
 
-- Synthetic-only training: plate fonts are approximated with DejaVu Sans; real wear,
+- Synthetic-only training: plate fonts are approximated with stock sans fonts; real wear,
   unusual fonts, custom/fancy plates and heavy night IR glare are underrepresented.
 - The model reads what is printed: for Sindh plates the small registration year is
   not part of the number and is ignored; for Punjab plates the year is part of the key.
