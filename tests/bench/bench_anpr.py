@@ -175,7 +175,10 @@ def reader_rss_mb(seconds: float) -> float:
         "crops = [cv2.resize(i, (160, 80)) for i in imgs] * 4\n"
         f"t = time.time()\nwhile time.time() - t < {seconds}:\n"
         "    [read_image(i, reader=r) for i in imgs]; r.read_crops(crops)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        # VmHWM, not ru_maxrss: Linux folds the forking parent's size into ru_maxrss at exec.
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+        "print(int(hwm[0].split()[1]) / 1024 if hwm else "
+        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
