@@ -44,17 +44,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Defaults; each can be overridden in settings (and so by the environment there).
-INGEST_MAX_IMAGE_BYTES = 4 * 1024 * 1024
-INGEST_MAX_IMAGE_PIXELS = 40_000_000  # 8K frames are ~33 MP; a bomb is far above
-INGEST_MAX_IMAGES = 6
-INGEST_IDEMPOTENCY_IN_FLIGHT_SECONDS = 120  # a claim older than this was abandoned (crash)
-INGEST_OFFENCE_CACHE_SECONDS = 60  # a new or retired offence code is seen within this
-
-
-def _setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
-
 
 class UnsupportedImage(ApplicationError):
     status_code = 415
@@ -121,9 +110,9 @@ def images_probe(images: Sequence[ImageUpload]) -> list[ProbedImage]:
     """Check count, bytes, format (by content, not name) and pixels; hash the original bytes."""
     from anpr.imaging import ImageError, image_probe
 
-    max_images = _setting("INGEST_MAX_IMAGES", INGEST_MAX_IMAGES)
-    max_bytes = _setting("INGEST_MAX_IMAGE_BYTES", INGEST_MAX_IMAGE_BYTES)
-    max_pixels = _setting("INGEST_MAX_IMAGE_PIXELS", INGEST_MAX_IMAGE_PIXELS)
+    max_images = settings.INGEST_MAX_IMAGES
+    max_bytes = settings.INGEST_MAX_IMAGE_BYTES
+    max_pixels = settings.INGEST_MAX_IMAGE_PIXELS
     if not images:
         raise ApplicationError("at least one image is required (scene, plate, ...)", field="images")
     if len(images) > max_images:
@@ -196,7 +185,7 @@ def _active_offence_codes() -> frozenset[str] | None:
     expires, codes = _offence_codes
     if time.monotonic() >= expires:
         codes = frozenset(Offence.objects.filter(active=True).values_list("code", flat=True))
-        ttl = _setting("INGEST_OFFENCE_CACHE_SECONDS", INGEST_OFFENCE_CACHE_SECONDS)
+        ttl = settings.INGEST_OFFENCE_CACHE_SECONDS
         _offence_codes = (time.monotonic() + ttl, codes)
     return codes
 
@@ -245,11 +234,7 @@ def _idempotency_claim(
             event_id=record.event_id,
             replayed=True,
         )
-    stale = timezone.now() - timedelta(
-        seconds=_setting(
-            "INGEST_IDEMPOTENCY_IN_FLIGHT_SECONDS", INGEST_IDEMPOTENCY_IN_FLIGHT_SECONDS
-        )
-    )
+    stale = timezone.now() - timedelta(seconds=settings.INGEST_IDEMPOTENCY_IN_FLIGHT_SECONDS)
     # An abandoned claim (its request died) is taken over by exactly one retry.
     taken = IdempotencyRecord.objects.filter(
         pk=record.pk, state=IdempotencyRecord.State.IN_FLIGHT, created_at__lt=stale
@@ -557,7 +542,7 @@ def _read_images(images: Sequence[EvidenceImage], reader: Any) -> tuple[_Reading
     from anpr.imaging import ImageError, image_decode
     from anpr.readers import read_scene
 
-    max_pixels = _setting("INGEST_MAX_IMAGE_PIXELS", INGEST_MAX_IMAGE_PIXELS)
+    max_pixels = settings.INGEST_MAX_IMAGE_PIXELS
     errors: list[str] = []
     reading = _Reading(model_version=reader.model_version)
     order = sorted(
@@ -646,7 +631,7 @@ def event_read_plate(*, event: ViolationEvent) -> PlateRead | None:
     camera_key, camera_display = _plate_key(camera_text) if camera_text else ("", "")
     if reading.found:
         source = PlateRead.Source.ANPR
-        threshold = _setting("ANPR_CONFIDENCE_THRESHOLD", 0.8)
+        threshold = settings.ANPR_CONFIDENCE_THRESHOLD
         if reading.confidence is None or reading.confidence < threshold:
             reasons.append(REASON_LOW_CONFIDENCE)
         if not reading.key:

@@ -96,7 +96,8 @@ elif env_bool("DATABASE_PREPARED_STATEMENTS", default=True):
     # Planned once for any keys: a custom plan per call would cost as much as no prepare.
     options = DATABASES["default"].setdefault("OPTIONS", {})
     options["prepare_threshold"] = 2**31 - 1
-    options["options"] = f"{options.get('options', '')} -c plan_cache_mode=force_generic_plan"
+    libpq_options = [options.get("options", ""), "-c plan_cache_mode=force_generic_plan"]
+    options["options"] = " ".join(o for o in libpq_options if o)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -205,7 +206,7 @@ CELERY_TASK_ROUTES = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 
-# --- Ingest limits (per request; bodies over ECHALLAN_MAX_BODY_BYTES get 413).
+# --- Ingest limits (per request; bodies over DATA_UPLOAD_MAX_MEMORY_SIZE get 413).
 INGEST_MAX_IMAGE_BYTES = env_int("INGEST_MAX_IMAGE_BYTES", 4 * 1024 * 1024)
 INGEST_MAX_IMAGE_PIXELS = env_int("INGEST_MAX_IMAGE_PIXELS", 40_000_000)
 INGEST_MAX_IMAGES = env_int("INGEST_MAX_IMAGES", 6)

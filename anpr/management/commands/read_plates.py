@@ -17,7 +17,6 @@ from anpr.imaging import ImageError, image_decode
 from anpr.readers import get_plate_reader, read_image
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
-DEFAULT_MAX_PIXELS = 40_000_000
 
 
 def _expand(paths: list[str]) -> list[Path]:
@@ -43,7 +42,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, paths: list[str], as_csv: bool = False, **options) -> None:
-        max_pixels = getattr(settings, "INGEST_MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS)
+        max_pixels = settings.INGEST_MAX_IMAGE_PIXELS
         reader = get_plate_reader()
         out = _Writer(self.stdout, header=as_csv)
         failed = 0
