@@ -14,16 +14,20 @@ import sys
 
 from PIL import ImageFont
 
-# Relative weights: plates look most like a condensed bold sans.
+# Relative weights. Sindh plates are printed in a condensed bold sans; Punjab plates (most
+# of what the dev photos show) in a regular-weight sans with thin even strokes: both kinds.
 FONT_FILES = {
-    "DejaVuSansCondensed-Bold.ttf": 3,
-    "DejaVuSansCondensed.ttf": 4,
-    "DejaVuSans-Bold.ttf": 2,
+    "DejaVuSansCondensed-Bold.ttf": 2,
+    "DejaVuSansCondensed.ttf": 3,
+    "DejaVuSans-Bold.ttf": 1,
     "DejaVuSansMono-Bold.ttf": 1,
-    "DejaVuSans.ttf": 1,
-    "LiberationSansNarrow-Bold.ttf": 3,
-    "LiberationSans-Bold.ttf": 2,
-    "FreeSansBold.ttf": 2,
+    "DejaVuSans.ttf": 2,
+    "LiberationSansNarrow-Bold.ttf": 2,
+    "LiberationSansNarrow-Regular.ttf": 3,
+    "LiberationSans-Bold.ttf": 1,
+    "LiberationSans-Regular.ttf": 3,
+    "FreeSansBold.ttf": 1,
+    "FreeSans.ttf": 3,
 }
 
 SEARCH_DIRS = [

@@ -142,13 +142,25 @@ STYLES = {
 # ---------------------------------------------------------------------------- drawing
 
 
-def _text_mask(text: str, font_path: str | None, size: int = 110) -> np.ndarray:
-    """Tight float mask (0..1) of a text in a font."""
+def _text_mask(
+    text: str, font_path: str | None, size: int = 110, tracking: float = 0.0
+) -> np.ndarray:
+    """Tight float mask (0..1) of a text in a font; tracking adds space between letters
+    (a fraction of the font size: real plates are often letter-spaced)."""
     font = load_font(font_path, size)
     left, top, right, bottom = font.getbbox(text)
-    w, h = max(1, int(right - left) + 8), max(1, int(bottom - top) + 8)
+    extra = int(tracking * size)
+    w = max(1, int(right - left) + 8 + extra * max(0, len(text) - 1))
+    h = max(1, int(bottom - top) + 8)
     img = Image.new("L", (w, h), 0)
-    ImageDraw.Draw(img).text((4 - left, 4 - top), text, fill=255, font=font)
+    draw = ImageDraw.Draw(img)
+    if extra <= 0:
+        draw.text((4 - left, 4 - top), text, fill=255, font=font)
+    else:
+        x = 4.0 - left
+        for ch in text:
+            draw.text((x, 4 - top), ch, fill=255, font=font)
+            x += font.getlength(ch) + extra
     mask = np.asarray(img, dtype=np.float32) / 255.0
     ys, xs = np.nonzero(mask > 0.05)
     if len(xs) == 0:
@@ -168,11 +180,19 @@ class Painter:
         self.img[int(y0) : int(y1), int(x0) : int(x1)] = color
 
     def text(
-        self, text: str, box, color, *, emboss: float = 0.0, keep_aspect: bool = False, font=...
+        self,
+        text: str,
+        box,
+        color,
+        *,
+        emboss: float = 0.0,
+        keep_aspect: bool = False,
+        font=...,
+        tracking: float = 0.0,
     ) -> None:
         """Draw text stretched into box (x, y, w, h); keep_aspect fits it inside instead."""
         x, y, w, h = (round(v) for v in box)
-        mask = _text_mask(text, self.font if font is ... else font)
+        mask = _text_mask(text, self.font if font is ... else font, tracking=tracking)
         if keep_aspect:
             mh, mw = mask.shape
             s = min(w / mw, h / mh)
@@ -343,24 +363,37 @@ def render_punjab(
             font=font,
         )
     left = band_w + W * _u(rng, 0.03, 0.07)
-    right = W * _u(rng, 0.95, 0.98)
+    right = W * _u(rng, 0.94, 0.98)
     emboss = _u(rng, 0, 0.6)
-    # series (top line) and number (bottom line) are the same height, the number wider
-    line_h = H * _u(rng, 0.33, 0.4)
-    top_y = H * _u(rng, 0.06, 0.12)
-    bot_y = H * _u(rng, 0.52, 0.58)
-    char_w = line_h * _u(rng, 0.58, 0.75)
+    # Real plates (the dev photos): the two lines fill about 60 % of the height with clear
+    # white between them and around; the year is small, after a short dash, at the top of
+    # the series line. Both lines stay inside the plate (never clipped).
+    line_h = H * _u(rng, 0.26, 0.36)
+    top_y = H * _u(rng, 0.07, 0.15)
+    num_h = line_h * _u(rng, 1.0, 1.15)
+    gap = H * _u(rng, 0.06, 0.12)
+    bot_y = min(top_y + line_h + gap, H * 0.95 - num_h)
+    char_w = line_h * _u(rng, 0.58, 0.82)
     series_w = char_w * len(text.series)
-    series_x = left + _u(rng, 0.0, 0.12) * (right - left - series_w)
-    p.text(text.series, (series_x, top_y, series_w, line_h), ink, emboss=emboss)
+    year_w = line_h * _u(rng, 0.9, 1.2) if text.year else 0.0
+    free = max(0.0, right - left - series_w - year_w)
+    series_x = left + _u(rng, 0.0, 0.45) * free
+    tracking = _u(rng, 0.0, 0.2) if rng.random() < 0.6 else 0.0
+    p.text(text.series, (series_x, top_y, series_w, line_h), ink, emboss=emboss, tracking=tracking)
     if text.year:
-        yw = line_h * _u(rng, 1.0, 1.3)
-        yx = min(series_x + series_w + _u(rng, 0.02, 0.1) * W, right - yw)
-        yh = line_h * _u(rng, 0.5, 0.7)
-        _year_box(p, text, (yx, top_y + _u(rng, -0.05, 0.2) * line_h, yw, yh), ink)
-    num_w = min(right - left, char_w * _u(rng, 1.0, 1.15) * len(text.number))
-    num_x = left + (right - left - num_w) * _u(rng, 0.0, 0.5)
-    p.text(text.number, (num_x, bot_y, num_w, line_h * _u(rng, 1.0, 1.12)), ink, emboss=emboss)
+        yx = min(series_x + series_w + _u(rng, 0.01, 0.06) * W, right - year_w)
+        yh = line_h * _u(rng, 0.42, 0.65)
+        _year_box(p, text, (yx, top_y + _u(rng, -0.05, 0.2) * line_h, year_w, yh), ink)
+    num_w = min(right - left, char_w * _u(rng, 0.95, 1.15) * len(text.number))
+    num_x = left + (right - left - num_w) * _u(rng, 0.0, 0.4)
+    p.text(text.number, (num_x, bot_y, num_w, num_h), ink, emboss=emboss, tracking=tracking)
+    if rng.random() < 0.7:  # the pressed rim around the whole plate, light and rounded
+        p.border(
+            _jitter(rng, (215, 218, 215), 20),
+            int(_u(rng, 3, 9)),
+            inset=int(_u(rng, 0, 5)),
+            radius=int(_u(rng, 6, 26)),
+        )
     if commercial:
         p.text("PUNJAB", (W * 0.35, H * 0.02, W * 0.3, H * 0.06), ink, keep_aspect=True)
     _finish(p, rng)
@@ -388,10 +421,18 @@ def render_sindh(
     if rng.random() < 0.8:
         p.border(ink, int(_u(rng, 2, 6)), inset=int(_u(rng, 3, 12)), radius=int(_u(rng, 0, 20)))
     main = f"{text.series}{text.separator}{text.number}"
+    # The dev photos' Sindh plates are letter-spaced, in a regular or bold condensed sans.
+    tracking = _u(rng, 0.05, 0.3) if rng.random() < 0.7 else 0.0
     mh = H * _u(rng, 0.46, 0.56)
     my = H * _u(rng, 0.14, 0.22)
     mw = W * _u(rng, 0.72, 0.9) * min(1.0, len(main) / 7.5 + 0.1)
-    p.text(main, ((W - mw) / 2 + _u(rng, -0.03, 0.03) * W, my, mw, mh), ink, emboss=_u(rng, 0, 0.5))
+    p.text(
+        main,
+        ((W - mw) / 2 + _u(rng, -0.03, 0.03) * W, my, mw, mh),
+        ink,
+        emboss=_u(rng, 0, 0.5),
+        tracking=tracking,
+    )
     wh = H * _u(rng, 0.09, 0.13)
     ww = wh * len(word) * _u(rng, 0.75, 0.95)
     p.text(word, ((W - ww) / 2, my + mh + H * _u(rng, 0.04, 0.09), ww, wh), ink)
