@@ -549,7 +549,8 @@ def _import_postgresql(
         with cursor.cursor.copy(f"COPY registry_staging ({columns}) FROM STDIN") as copy:
             for row in _rows(path, report, rejects, progress):
                 copy.write_row(row)
-        cursor.execute("ANALYZE registry_staging")
+        # Statistics for the joins and groupings below (all columns would cost several times more).
+        cursor.execute("ANALYZE registry_staging (line, plate_key, cnic)")
         clock = report.lap("stage", clock)
         if progress:
             tqdm.write("checking against the registry and merging (set-based)...")
@@ -604,29 +605,56 @@ def _import_postgresql(
         if report.rows_rejected and not skip_bad:
             return late
 
+        cursor.execute("SELECT count(*) FROM registry_staging")
+        staged = _one(cursor)
+        # Which registry tables are empty (a first load): their steps need no matching against
+        # what is there. Imports are serialised by the lock above.
+        cursor.execute(
+            """
+            SELECT NOT EXISTS (SELECT 1 FROM vehicles_owner),
+                   NOT EXISTS (SELECT 1 FROM vehicles_vehicle),
+                   NOT EXISTS (SELECT 1 FROM vehicles_ownership)
+            """
+        )
+        row = cursor.fetchone()
+        assert row is not None
+        no_owners, no_vehicles, no_ownerships = row
+
         # Owners: the last row of the file for a CNIC wins. Update what differs, insert what is new
         # (hash joins over the whole set: faster than a per-row ON CONFLICT probe).
-        cursor.execute(
-            """
-            CREATE TEMPORARY TABLE registry_owners ON COMMIT DROP AS
-            SELECT DISTINCT ON (cnic COLLATE "C") owner_name AS name, cnic, phone, address, language
-            FROM registry_staging ORDER BY cnic COLLATE "C", line DESC
-            """
-        )
-        cursor.execute(
-            """
-            UPDATE vehicles_owner w
-            SET name = o.name, phone = o.phone, address = o.address,
-                preferred_language = o.language, updated_at = now()
-            FROM registry_owners o
-            WHERE w.cnic = o.cnic
-              AND (w.name, w.phone, w.address, w.preferred_language)
-                  IS DISTINCT FROM (o.name, o.phone, o.address, o.language)
-            """
-        )
-        report.owners_updated = cursor.rowcount
-        cursor.execute("SELECT count(*) FROM registry_owners")
-        with _initial_load(cursor, "vehicles_owner", _one(cursor)):
+        if no_owners:
+            with _initial_load(cursor, "vehicles_owner", staged):
+                cursor.execute(
+                    """
+                    INSERT INTO vehicles_owner
+                        (name, cnic, phone, address, preferred_language, created_at, updated_at)
+                    SELECT DISTINCT ON (cnic COLLATE "C")
+                           owner_name, cnic, phone, address, language, now(), now()
+                    FROM registry_staging ORDER BY cnic COLLATE "C", line DESC
+                    """
+                )
+                report.owners_created = cursor.rowcount
+        else:
+            cursor.execute(
+                """
+                CREATE TEMPORARY TABLE registry_owners ON COMMIT DROP AS
+                SELECT DISTINCT ON (cnic COLLATE "C")
+                       owner_name AS name, cnic, phone, address, language
+                FROM registry_staging ORDER BY cnic COLLATE "C", line DESC
+                """
+            )
+            cursor.execute(
+                """
+                UPDATE vehicles_owner w
+                SET name = o.name, phone = o.phone, address = o.address,
+                    preferred_language = o.language, updated_at = now()
+                FROM registry_owners o
+                WHERE w.cnic = o.cnic
+                  AND (w.name, w.phone, w.address, w.preferred_language)
+                      IS DISTINCT FROM (o.name, o.phone, o.address, o.language)
+                """
+            )
+            report.owners_updated = cursor.rowcount
             cursor.execute(
                 """
                 INSERT INTO vehicles_owner
@@ -640,24 +668,38 @@ def _import_postgresql(
             report.owners_created = cursor.rowcount
         clock = report.lap("owners", clock)
 
-        cursor.execute(
-            """
-            UPDATE vehicles_vehicle v
-            SET registration = s.registration, region = s.region,
-                vehicle_class = s.vehicle_class, make = s.make, model = s.model,
-                colour = s.colour, engine_cc = s.engine_cc, status = s.status, updated_at = now()
-            FROM registry_staging s
-            WHERE v.plate_key = s.plate_key
-              AND (v.registration, v.region, v.vehicle_class, v.make, v.model, v.colour,
-                   v.engine_cc, v.status)
-                  IS DISTINCT FROM (s.registration, s.region, s.vehicle_class, s.make, s.model,
-                                    s.colour, s.engine_cc, s.status)
-            """
-        )
-        report.vehicles_updated = cursor.rowcount
-        cursor.execute("SELECT count(*) FROM registry_staging")
-        staged = _one(cursor)
-        with _initial_load(cursor, "vehicles_vehicle", staged):
+        if no_vehicles:
+            # Nothing to match, and no order to keep an index's pages hot in: the indexes are
+            # built afterwards (or the load is small).
+            with _initial_load(cursor, "vehicles_vehicle", staged):
+                cursor.execute(
+                    """
+                    INSERT INTO vehicles_vehicle
+                        (registration, plate_key, region, vehicle_class, make, model, colour,
+                         engine_cc, status, created_at, updated_at)
+                    SELECT registration, plate_key, region, vehicle_class, make, model, colour,
+                           engine_cc, status, now(), now()
+                    FROM registry_staging
+                    """
+                )
+                report.vehicles_created = cursor.rowcount
+        else:
+            cursor.execute(
+                """
+                UPDATE vehicles_vehicle v
+                SET registration = s.registration, region = s.region,
+                    vehicle_class = s.vehicle_class, make = s.make, model = s.model,
+                    colour = s.colour, engine_cc = s.engine_cc, status = s.status,
+                    updated_at = now()
+                FROM registry_staging s
+                WHERE v.plate_key = s.plate_key
+                  AND (v.registration, v.region, v.vehicle_class, v.make, v.model, v.colour,
+                       v.engine_cc, v.status)
+                      IS DISTINCT FROM (s.registration, s.region, s.vehicle_class, s.make,
+                                        s.model, s.colour, s.engine_cc, s.status)
+                """
+            )
+            report.vehicles_updated = cursor.rowcount
             cursor.execute(
                 """
                 INSERT INTO vehicles_vehicle
@@ -675,29 +717,42 @@ def _import_postgresql(
             report.vehicles_created = cursor.rowcount
         clock = report.lap("vehicles", clock)
 
-        # Each row whose vehicle has no open ownership, or one by another owner.
-        cursor.execute(
-            """
-            CREATE TEMPORARY TABLE registry_resolved ON COMMIT DROP AS
-            SELECT v.id AS vehicle_id, w.id AS owner_id,
-                   s.owned_since AT TIME ZONE %(tz)s AS owned_since, o.id AS open_id
-            FROM registry_staging s
-            JOIN vehicles_vehicle v ON v.plate_key = s.plate_key
-            JOIN vehicles_owner w ON w.cnic = s.cnic
-            LEFT JOIN vehicles_ownership o ON o.vehicle_id = v.id AND o.valid_to IS NULL
-            WHERE o.id IS NULL OR o.owner_id <> w.id
-            """,
-            {"tz": settings.TIME_ZONE},
-        )
-        cursor.execute(
-            """
-            UPDATE vehicles_ownership o SET valid_to = r.owned_since
-            FROM registry_resolved r WHERE o.id = r.open_id
-            """
-        )
-        report.ownerships_closed = cursor.rowcount
-        cursor.execute("SELECT count(*) FROM registry_resolved")
-        with _initial_load(cursor, "vehicles_ownership", _one(cursor)):
+        if no_ownerships:
+            # No open ownership to close: every row opens one, straight from the join.
+            with _initial_load(cursor, "vehicles_ownership", staged):
+                cursor.execute(
+                    """
+                    INSERT INTO vehicles_ownership (vehicle_id, owner_id, valid_from, valid_to)
+                    SELECT v.id, w.id, s.owned_since AT TIME ZONE %(tz)s, NULL
+                    FROM registry_staging s
+                    JOIN vehicles_vehicle v ON v.plate_key = s.plate_key
+                    JOIN vehicles_owner w ON w.cnic = s.cnic
+                    """,
+                    {"tz": settings.TIME_ZONE},
+                )
+                report.ownerships_opened = cursor.rowcount
+        else:
+            # Each row whose vehicle has no open ownership, or one by another owner.
+            cursor.execute(
+                """
+                CREATE TEMPORARY TABLE registry_resolved ON COMMIT DROP AS
+                SELECT v.id AS vehicle_id, w.id AS owner_id,
+                       s.owned_since AT TIME ZONE %(tz)s AS owned_since, o.id AS open_id
+                FROM registry_staging s
+                JOIN vehicles_vehicle v ON v.plate_key = s.plate_key
+                JOIN vehicles_owner w ON w.cnic = s.cnic
+                LEFT JOIN vehicles_ownership o ON o.vehicle_id = v.id AND o.valid_to IS NULL
+                WHERE o.id IS NULL OR o.owner_id <> w.id
+                """,
+                {"tz": settings.TIME_ZONE},
+            )
+            cursor.execute(
+                """
+                UPDATE vehicles_ownership o SET valid_to = r.owned_since
+                FROM registry_resolved r WHERE o.id = r.open_id
+                """
+            )
+            report.ownerships_closed = cursor.rowcount
             cursor.execute(
                 """
                 INSERT INTO vehicles_ownership (vehicle_id, owner_id, valid_from, valid_to)

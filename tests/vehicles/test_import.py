@@ -251,8 +251,33 @@ def test_postgresql_import_goes_through_copy_and_a_staging_table(tmp_path):
     assert report.rows_imported == 3000 and Vehicle.objects.count() == 3000
     sql = " ".join(q["sql"] for q in ctx.captured_queries)
     assert "CREATE TEMPORARY TABLE registry_staging" in sql
-    assert "INSERT INTO vehicles_vehicle" in sql and "NOT EXISTS" in sql
+    assert "INSERT INTO vehicles_vehicle" in sql
+    # An empty registry: nothing to match against, so no update or anti-join steps.
+    assert "UPDATE vehicles_" not in sql and "TABLE registry_resolved" not in sql
     assert len(ctx.captured_queries) < 30  # set-based: a fixed number of statements, not per row
+    # Not empty any more: the second import matches against what is there.
+    rows[0]["colour"] = "Blue"
+    with CaptureQueriesContext(connection) as ctx:
+        again = registry_import(path=write(tmp_path / "big.csv", rows))
+    sql = " ".join(q["sql"] for q in ctx.captured_queries)
+    assert "UPDATE vehicles_vehicle" in sql and "TABLE registry_resolved" in sql
+    assert (again.vehicles_updated, again.vehicles_created, again.ownerships_opened) == (1, 0, 0)
+    assert len(ctx.captured_queries) < 30
+
+
+def test_owners_already_there_and_no_vehicles_yet(tmp_path):
+    """Each registry table takes the empty-table path on its own: here owners are matched."""
+    from tests.vehicles.factories import OwnerFactory
+
+    known = OwnerFactory(cnic="4210112345671", name="Old Name")
+    report = registry_import(
+        path=write(tmp_path / "a.csv", [row(), row(registration_no="AFR-420")])
+    )
+    assert (report.owners_created, report.owners_updated) == (0, 1)
+    assert (report.vehicles_created, report.ownerships_opened) == (2, 2)
+    known.refresh_from_db()
+    assert known.name == "Muhammad Ali Khan" and Owner.objects.count() == 1
+    assert set(Ownership.objects.values_list("owner_id", flat=True)) == {known.pk}
 
 
 @pytest.mark.postgres
