@@ -32,6 +32,7 @@ __all__ = [
     "PlateText",
     "plate_confusions",
     "plate_display",
+    "plate_key_display",
     "plate_normalize",
 ]
 
@@ -170,18 +171,45 @@ def plate_normalize(text: str) -> PlateText:
     """
     if not isinstance(text, str):
         raise PlateFormatError(f"plate must be text, not {type(text).__name__}")
-    if text.isascii():
-        # Fast path for the usual "LEA-12-2545" / "bkm 1234": the general path's answer, sooner.
-        key = text.upper().replace("-", "").replace(" ", "")
-        match = _PLAIN_RE.fullmatch(key)
-        if match:
-            series, digits, suffix = match.groups()
-            hint = "sindh" if suffix else "karachi" if len(series) == 1 else None
-            return PlateText(key, f"{series}-{digits}{suffix}", hint)
-        match = _YEAR_RE.fullmatch(key)
-        if match:
-            series, year, number = match.groups()
-            return PlateText(key, f"{series}-{year}-{number}", "punjab")
+    fast = _usual(text)
+    if fast is not None:
+        return PlateText(*fast)
+    return _general(text)
+
+
+def plate_key_display(text: str) -> tuple[str, str]:
+    """`plate_normalize(text)`'s key and display, without building a PlateText.
+
+    For the registry import's million rows; the same answer (or PlateFormatError).
+    """
+    fast = _usual(text)
+    if fast is not None:
+        return fast[0], fast[1]
+    plate = plate_normalize(text)
+    return plate.key, plate.display
+
+
+def _usual(text: str) -> tuple[str, str, str | None] | None:
+    """The usual "LEA-12-2545" / "bkm 1234" as (key, display, hint), sooner; None: not usual.
+
+    The general path's answer for every text it accepts (tests/vehicles/test_plates.py).
+    """
+    if not text.isascii():
+        return None
+    key = text.upper().replace("-", "").replace(" ", "")
+    match = _PLAIN_RE.fullmatch(key)
+    if match:
+        series, digits, suffix = match.groups()
+        hint = "sindh" if suffix else "karachi" if len(series) == 1 else None
+        return key, f"{series}-{digits}{suffix}", hint
+    match = _YEAR_RE.fullmatch(key)
+    if match:
+        series, year, number = match.groups()
+        return key, f"{series}-{year}-{number}", "punjab"
+    return None
+
+
+def _general(text: str) -> PlateText:
     tokens = _tokens(text)
     plate_tokens = [t for t in tokens if t not in _REGION_WORDS]
     word_hints = [_REGION_WORDS[t] for t in tokens if t in _REGION_WORDS]

@@ -1,5 +1,6 @@
 """Plate rules: every format, bad input messages, properties (hypothesis), OCR confusions."""
 
+import re
 import string
 
 import pytest
@@ -13,6 +14,7 @@ from vehicles.plates import (
     PlateText,
     plate_confusions,
     plate_display,
+    plate_key_display,
     plate_normalize,
 )
 
@@ -180,6 +182,26 @@ def test_keys_are_uppercase_letters_and_digits(text):
     except PlateFormatError:
         return
     assert result.key.isascii() and result.key.isalnum() and result.key == result.key.upper()
+
+
+@given(
+    st.one_of(messy().map(lambda m: m[2]), valid_plates.map(lambda p: p[0]), st.text(max_size=14))
+)
+@settings(max_examples=300)
+def test_the_fast_path_gives_the_general_paths_answer(text):
+    from vehicles.plates import _general, _usual
+
+    fast = _usual(text)
+    if fast is not None:
+        general = _general(text)
+        assert fast == (general.key, general.display, general.region_hint)
+    try:
+        plate = plate_normalize(text)
+    except PlateFormatError as exc:
+        with pytest.raises(PlateFormatError, match=re.escape(str(exc))):
+            plate_key_display(text)
+        return
+    assert plate_key_display(text) == (plate.key, plate.display)
 
 
 # --- Confusions -----------------------------------------------------------------------
