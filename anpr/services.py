@@ -29,6 +29,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from anpr import ingest_sql
 from anpr.models import (
     Camera,
     EvidenceImage,
@@ -36,6 +37,7 @@ from anpr.models import (
     IngestClient,
     PlateRead,
     ViolationEvent,
+    evidence_upload_to,
 )
 from config.api import ApplicationError, Conflict, Forbidden, TooLarge, Unprocessable
 
@@ -164,7 +166,7 @@ def _fingerprint(data: ViolationInput, images: Sequence[ProbedImage]) -> str:
 
 def _camera_for_client(*, client: IngestClient, code: str) -> Camera:
     # One message for "unknown" and "someone else's": no probing for camera codes.
-    camera = client.cameras.filter(code=code).first()
+    camera = ingest_sql.client_camera(client=client, code=code)
     if camera is None:
         raise Forbidden("unknown camera, or not one of this client's cameras", field="camera")
     if camera.status == Camera.Status.RETIRED:
@@ -397,6 +399,9 @@ def vendor_event_ingest(
     )
 
 
+_EVIDENCE_FILE = EvidenceImage._meta.get_field("file")
+
+
 def _event_store(
     *,
     client: IngestClient,
@@ -410,7 +415,7 @@ def _event_store(
 ) -> IngestResult:
     with transaction.atomic():
         # First write of the transaction: a duplicate fails here, before any file exists.
-        event = ViolationEvent.objects.create(
+        event = ViolationEvent(
             camera=camera,
             camera_event_id=data.camera_event_id,
             captured_at=data.captured_at,
@@ -427,6 +432,7 @@ def _event_store(
             client=client,
             payload_sha256=fingerprint,
         )
+        ingest_sql.rows_insert([event])
         rows = []
         for position, image in enumerate(probed):
             row = EvidenceImage(
@@ -441,11 +447,17 @@ def _event_store(
                 content_type=f"image/{image.format}",
             )
             ext = "jpg" if image.format == "jpeg" else "png"
-            row.file.save(f"evidence.{ext}", ContentFile(image.upload.data), save=False)
-            assert row.file.name is not None
-            stored.append(row.file.name)
+            # The name is unique by construction (event id, position, hash): straight to
+            # the storage, without FieldFile.save's second pass over upload_to.
+            name = _EVIDENCE_FILE.storage.save(
+                evidence_upload_to(row, f"evidence.{ext}"),
+                ContentFile(image.upload.data),
+                max_length=_EVIDENCE_FILE.max_length,
+            )
+            stored.append(name)
+            row.file = name
             rows.append(row)
-        EvidenceImage.objects.bulk_create(rows)
+        ingest_sql.rows_insert(rows)
         result = IngestResult(status_code=202, body=_accepted_body(event), event_id=event.pk)
         if idempotency_key is not None:
             _idempotency_finish(client=client, key=idempotency_key, result=result)

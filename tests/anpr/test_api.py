@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from anpr import ingest_sql
 from anpr.models import EvidenceImage, IdempotencyRecord, PlateRead, ViolationEvent
 from tests.anpr.conftest import b64, jpeg, metadata, png
 
@@ -174,6 +175,36 @@ def test_a_user_who_is_not_an_ingest_client_403(db, tracs):
     assert post_json(api).status_code == 403
 
 
+def test_token_changes_take_effect_on_the_next_request(tracs):
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client, api = tracs
+    assert post_json(api, meta=metadata(camera_event_id="ev-a")).status_code == 202
+
+    client.is_active = False
+    client.save()
+    assert post_json(api, meta=metadata(camera_event_id="ev-b")).status_code == 403
+    client.is_active = True
+    client.save()
+
+    client.user.is_active = False
+    client.user.save()
+    assert post_json(api, meta=metadata(camera_event_id="ev-c")).status_code == 401
+    client.user.is_active = True
+    client.user.save()
+
+    Token.objects.filter(user=client.user).delete()  # revoked
+    assert post_json(api, meta=metadata(camera_event_id="ev-d")).status_code == 401
+
+    citizen = get_user_model().objects.create_user("citizen")  # a token, but no ingest client
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=citizen).key}")
+    assert post_json(other).status_code == 403
+    assert list(ViolationEvent.objects.values_list("camera_event_id", flat=True)) == ["ev-a"]
+
+
 def test_body_over_the_limit_413(tracs, settings):
     _, api = tracs
     settings.INGEST_MAX_BODY_BYTES = 10_000
@@ -313,10 +344,14 @@ def _fingerprint_of(meta: dict) -> str:
 def test_a_failed_ingest_leaves_no_rows_no_files_and_frees_the_key(tracs, settings, monkeypatch):
     _, api = tracs
 
-    def explode(*args, **kwargs):
-        raise RuntimeError("database went away mid-request")
+    insert = ingest_sql.rows_insert
 
-    monkeypatch.setattr(EvidenceImage.objects, "bulk_create", explode)
+    def explode(objs):  # the event row is in, the files are written; then the images fail
+        if isinstance(objs[0], EvidenceImage):
+            raise RuntimeError("database went away mid-request")
+        insert(objs)
+
+    monkeypatch.setattr(ingest_sql, "rows_insert", explode)
     with pytest.raises(RuntimeError):
         post_json(api, HTTP_IDEMPOTENCY_KEY="k-4")
 
