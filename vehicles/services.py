@@ -572,6 +572,8 @@ def _import_postgresql(
         )
         # Room for the sorts and hashes over the whole file; ends with the transaction.
         cursor.execute("SET LOCAL work_mem = '128MB'")
+        # And for the index builds after an initial load (a million keys sort in memory).
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         cursor.execute(
             """
             CREATE TEMPORARY TABLE registry_staging (
@@ -659,17 +661,22 @@ def _import_postgresql(
         assert row is not None
         no_owners, no_vehicles, no_ownerships = row
 
-        # Owners: the last row of the file for a CNIC wins. Update what differs, insert what is new
-        # (hash joins over the whole set: faster than a per-row ON CONFLICT probe).
+        # Owners: the last row of the file for a CNIC wins (a hash anti-join on the narrow
+        # (cnic, line): faster than sorting the wide rows for DISTINCT ON, which spills at a
+        # million). Update what differs, insert what is new (hash joins over the whole set:
+        # faster than a per-row ON CONFLICT probe).
         if no_owners:
             with _initial_load(cursor, "vehicles_owner", staged):
                 cursor.execute(
                     """
                     INSERT INTO vehicles_owner
                         (name, cnic, phone, address, preferred_language, created_at, updated_at)
-                    SELECT DISTINCT ON (cnic COLLATE "C")
-                           owner_name, cnic, phone, address, language, now(), now()
-                    FROM registry_staging ORDER BY cnic COLLATE "C", line DESC
+                    SELECT owner_name, cnic, phone, address, language, now(), now()
+                    FROM registry_staging s
+                    WHERE NOT EXISTS (
+                        SELECT 1 FROM registry_staging later
+                        WHERE later.cnic = s.cnic AND later.line > s.line
+                    )
                     """
                 )
                 report.owners_created = cursor.rowcount
@@ -677,9 +684,12 @@ def _import_postgresql(
             cursor.execute(
                 """
                 CREATE TEMPORARY TABLE registry_owners ON COMMIT DROP AS
-                SELECT DISTINCT ON (cnic COLLATE "C")
-                       owner_name AS name, cnic, phone, address, language
-                FROM registry_staging ORDER BY cnic COLLATE "C", line DESC
+                SELECT owner_name AS name, cnic, phone, address, language
+                FROM registry_staging s
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM registry_staging later
+                    WHERE later.cnic = s.cnic AND later.line > s.line
+                )
                 """
             )
             cursor.execute(

@@ -356,3 +356,17 @@ def test_unreadable_and_non_utf8_rows_are_bad_rows(tmp_path):
     reasons = dict(report.errors)
     assert reasons[4] == "not valid UTF-8 text (or has NUL characters)"
     assert reasons[5].startswith("not readable as CSV")
+
+
+def test_the_last_row_for_a_cnic_gives_the_owners_details(tmp_path):
+    first = [row(owner_name="Early Name"), row(registration_no="AFR-420", owner_name="Later Name")]
+    report = registry_import(path=write(tmp_path / "a.csv", first))  # an empty registry
+    assert (report.owners_created, report.ownerships_opened) == (1, 2)
+    assert Owner.objects.get().name == "Later Name"
+    again = [
+        row(registration_no="AFR-421", owner_name="Third Name"),
+        row(registration_no="AFR-422", owner_name="Fourth Name"),
+    ]
+    report = registry_import(path=write(tmp_path / "b.csv", again))  # matched against it
+    assert (report.owners_created, report.owners_updated) == (0, 1)
+    assert Owner.objects.get().name == "Fourth Name"
