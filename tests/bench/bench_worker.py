@@ -1,0 +1,184 @@
+"""Worker-path benchmark: CPU per event from a stored camera event to its case in the queue.
+
+    python tests/bench/bench_worker.py [--events 300] [--vehicles 5000] [--seed 5]
+
+Needs PostgreSQL (BENCH_WORKER_DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/echallan_bench_worker: dropped and created). Builds a
+simulated city (the same events `simulate_city` posts: rendered scenes, plate crops on
+some, camera readings, every scenario), stores the events through the ingest service,
+then runs the ANPR worker's service (`anpr.services.event_read_plate`: image decode,
+plate finding, OCR, reading stored, registry match, case opened with its audit row) on
+each, in this process, one event at a time as a Celery task would.
+
+Prints the CPU time per event of this process and of its PostgreSQL backend, the split
+the worker records in each reading's timings (decode, plate finding, OCR), and what that
+means for the events/s one CPU core can carry. Issue 4 asks for event -> review queue
+p95 < 2 s at 100 events/s on 2 cores *including* ingest, PostgreSQL and the load
+generator: this is the worker's share of that budget, measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/echallan_bench_worker"
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    name = parts.path.lstrip("/")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def backend_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of one process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=300)
+    parser.add_argument("--vehicles", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=5)
+    args = parser.parse_args()
+
+    url = os.environ.get("BENCH_WORKER_DATABASE_URL", DEFAULT_DB)
+    media = REPO / "var" / "bench_worker_media"
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL=url,
+        DJANGO_MEDIA_ROOT=str(media),
+        DJANGO_DEBUG="0",
+        DJANGO_LOG_LEVEL="WARNING",
+    )
+    # No broker: ingest's after-commit dispatch would run the worker inline; this bench
+    # stores events first and runs the worker step itself, so dispatch is switched off.
+    os.environ.pop("CELERY_BROKER_URL", None)
+    recreate_database(url)
+    import shutil
+
+    shutil.rmtree(media, ignore_errors=True)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    call_command("seed_demo", vehicles=args.vehicles, seed=7, verbosity=0)
+
+    from unittest import mock
+
+    from anpr import services
+    from anpr.models import IngestClient, PlateRead, ViolationEvent
+    from anpr.readers import get_plate_reader
+    from challan.simulation.city import city_build
+    from challan.simulation.play import event_body
+    from config.api import ApplicationError
+
+    started = time.perf_counter()
+    city = city_build(events=args.events, seed=args.seed)
+    client = IngestClient.objects.get(user__username="tracs-gateway")
+    stored = 0
+    with mock.patch("anpr.services._after_ingest"):
+        for truth in city.events:
+            body = event_body(truth, seed=args.seed)
+            data = services.ViolationInput(
+                camera=str(body["camera"]),
+                camera_event_id=str(body["camera_event_id"]),
+                captured_at=truth.captured_at,
+                offence_code=str(body["offence_code"]),
+                speed_kmh=body.get("speed_kmh"),  # type: ignore[arg-type]
+                speed_limit_kmh=body.get("speed_limit_kmh"),  # type: ignore[arg-type]
+                camera_plate_text=str(body.get("camera_plate_text", "")),
+                camera_plate_confidence=body.get("camera_plate_confidence"),  # type: ignore[arg-type]
+                vehicle_class=str(body.get("vehicle_class") or ""),
+            )
+            images = [
+                services.image_from_base64(
+                    name=i["name"], kind=i["kind"], content=i["content_base64"], field="images"
+                )
+                for i in body["images"]  # type: ignore[attr-defined]
+            ]
+            try:
+                services.violation_ingest(client=client, data=data, images=images)
+                stored += 1
+            except ApplicationError:
+                pass  # a replayed camera event id (burst scenario): stored once
+    events = list(ViolationEvent.objects.filter(status="received").order_by("pk"))
+    print(
+        f"city: {len(city.events)} simulated events, {len(events)} stored in "
+        f"{time.perf_counter() - started:.0f} s; {args.vehicles} vehicles; {os.cpu_count()} CPUs, "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
+
+    get_plate_reader()  # model loaded once per worker process, before timing
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    cpu0, db0, wall0 = time.process_time(), backend_cpu(backend), time.perf_counter()
+    per_event = []
+    for event in events:
+        t = time.process_time()
+        services.event_read_plate(event=event)
+        per_event.append(time.process_time() - t)
+    cpu = time.process_time() - cpu0
+    db = backend_cpu(backend) - db0
+    wall = time.perf_counter() - wall0
+    n = max(1, len(events))
+
+    timings: dict[str, list[float]] = {}
+    for reading_timings in PlateRead.objects.filter(event__in=events).values_list(
+        "timings", flat=True
+    ):
+        for key, value in (reading_timings or {}).items():
+            if isinstance(value, int | float):
+                timings.setdefault(key, []).append(float(value))
+    statuses: dict[str, int] = {}
+    for status in ViolationEvent.objects.filter(pk__in=[e.pk for e in events]).values_list(
+        "status", flat=True
+    ):
+        statuses[status] = statuses.get(status, 0) + 1
+
+    total_ms = (cpu + db) / n * 1000
+    print(f"worker path over {len(events)} events (one at a time, as a Celery task runs them):")
+    print(
+        f"  CPU per event: worker process {cpu / n * 1000:.1f} ms "
+        f"(median {statistics.median(per_event) * 1000:.1f}, p95 "
+        f"{sorted(per_event)[int(0.95 * (len(per_event) - 1))] * 1000:.1f}), "
+        f"PostgreSQL backend {db / n * 1000:.1f} ms; wall {wall / n * 1000:.1f} ms"
+    )
+    print(
+        "  inside the reading (ms, mean): "
+        + ", ".join(f"{k} {statistics.mean(v):.1f}" for k, v in sorted(timings.items()))
+    )
+    print(f"  events now: {json.dumps(statuses)}")
+    print(
+        f"  => one CPU core carries about {1000 / total_ms:.0f} events/s through the worker "
+        f"path; 100 events/s needs {100 * total_ms / 1000:.1f} cores for the worker alone"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
