@@ -9,7 +9,8 @@ Every row is checked in Python with the same rules the rest of the system uses
 (vehicles.plates, vehicles.identity), streaming, never holding the file. Then:
 
 - PostgreSQL: good rows are COPY'd into a temporary staging table and merged with
-  set-based INSERT ... ON CONFLICT statements.
+  set-based statements (hash joins; a registry table that is still empty skips the
+  matching, and a large load into one rebuilds its indexes afterwards).
 - SQLite (development): batches of rows with bulk_create / bulk_update.
 
 Owners are keyed by CNIC and vehicles by plate key; the file is the authority for
