@@ -27,6 +27,7 @@ from anpr.adapters import AdapterError, VendorEvent
 from anpr.adapters.dahua import dahua_event
 from anpr.adapters.hikvision import hikvision_event
 from anpr.models import IngestClient, ViolationEvent
+from anpr.multipart import IngestMultiPartParser
 from anpr.serializers import (
     ViolationAcceptedSerializer,
     ViolationInputSerializer,
@@ -152,7 +153,7 @@ def _metadata(data: Any, files: dict[str, list[UploadedFile]]) -> Any:
 
 
 class ViolationIngestApi(IngestView):
-    parser_classes = [parsers.JSONParser, parsers.MultiPartParser]
+    parser_classes = [parsers.JSONParser, IngestMultiPartParser]
 
     @extend_schema(
         operation_id="violations_create",
