@@ -14,9 +14,11 @@ from anpr.training.evaluate import load_dev_set, score_reader, synth_test_set
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 
 # How the committed model was actually produced, where it differs from a clean rerun.
-HISTORY = """The committed model is exactly what `make train-ocr` produced on an idle 2-core
-machine (nothing else running), with Debian's fonts-liberation and fonts-freefont-ttf
-installed (the Makefile installs them where apt is at hand)."""
+HISTORY = """The committed model is exactly what `make train-ocr` produced from scratch (data
+generation included) on a 2-core machine of this project, with Debian's fonts-liberation
+and fonts-freefont-ttf installed (the Makefile installs them where apt is at hand). Other
+work (tests, benchmarks) shared the two cores for part of the run, so the time below is
+an upper bound for an idle machine of that kind."""
 TRAINING = Path(__file__).resolve().parent
 
 
