@@ -85,10 +85,13 @@ def pct(values: list[float], p: float) -> float:
 class Stack:
     """gunicorn (and later a celery worker) as child processes with the bench environment."""
 
-    def __init__(self, env: dict[str, str], workers: int, threads: int) -> None:
+    def __init__(
+        self, env: dict[str, str], workers: int, threads: int, worker_class: str = "gthread"
+    ) -> None:
         self.env = env
         self.workers = workers
         self.threads = threads
+        self.worker_class = worker_class
         self.procs: list[subprocess.Popen[bytes]] = []
         self.logs = REPO / "var" / "bench_ingest_logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -112,7 +115,7 @@ class Stack:
             [
                 sys.executable, "-m", "gunicorn", "config.wsgi:application",
                 "--bind", f"127.0.0.1:{PORT}",
-                "--workers", str(self.workers), "--worker-class", "gthread",
+                "--workers", str(self.workers), "--worker-class", self.worker_class,
                 "--threads", str(self.threads), "--backlog", "2048",
                 "--keep-alive", "30", "--log-level", "warning",
             ],
@@ -353,6 +356,9 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn processes")
     parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn process")
+    parser.add_argument(
+        "--worker-class", default="gthread", help="gunicorn worker class (gthread, sync)"
+    )
     parser.add_argument("--image-kb", type=int, default=100)
     parser.add_argument("--rate", type=float, default=100, help="events/s for the latency phase")
     parser.add_argument("--latency-duration", type=float, default=30)
@@ -402,12 +408,12 @@ def main() -> int:
         f"images: scene {len(images['scene']) / 1024:.0f} KB, plate {len(images['plate']) / 1024:.0f} KB; {len(cameras)} cameras"
     )
 
-    stack = Stack(env, args.workers, args.threads)
+    stack = Stack(env, args.workers, args.threads, args.worker_class)
     try:
         stack.gunicorn()
         wait_http()
         print(
-            f"gunicorn: {args.workers} processes x {args.threads} threads (gthread); load from 127.0.0.1, {args.concurrency} in flight\n"
+            f"gunicorn: {args.workers} processes x {args.threads} threads ({args.worker_class}); load from 127.0.0.1, {args.concurrency} in flight\n"
         )
 
         base_results, base_elapsed = asyncio.run(closed_loop(healthz, 10, args.concurrency))
