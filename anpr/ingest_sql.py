@@ -24,7 +24,7 @@ from django.db import connection
 from django.db.models import Model
 from rest_framework.authtoken.models import Token
 
-from anpr.models import Camera, IngestClient
+from anpr.models import Camera, IdempotencyRecord, IngestClient
 
 
 def _qn(name: str | None) -> str:
@@ -37,8 +37,8 @@ def _select_list(model: type[Model], alias: str) -> tuple[list[str], str]:
     return [f.attname for f in fields], ", ".join(f"{alias}.{_qn(f.column)}" for f in fields)
 
 
-def _fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """Run one statement of this module and return its rows (PostgreSQL only).
+def _execute(sql: str, params: Sequence[Any], *, rows: bool = False) -> list[tuple[Any, ...]]:
+    """Run one statement of this module, and return its rows if asked (PostgreSQL only).
 
     Prepared once per connection and bound server-side; through Django's debug cursor
     when queries are being logged (DEBUG, tests counting queries), so they still show.
@@ -50,10 +50,14 @@ def _fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         raw_cursor: Any = psycopg.ClientCursor(connection.connection)
         with connection.make_debug_cursor(raw_cursor) as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchall()
+            return cursor.fetchall() if rows else []
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as raw:
         raw.execute(sql, params, prepare=raw.connection.prepare_threshold is not None)
-        return raw.fetchall()
+        return raw.fetchall() if rows else []
+
+
+def _fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    return _execute(sql, params, rows=True)
 
 
 # --- Authentication: token -> user -> ingest client, one query -------------------------
@@ -170,3 +174,34 @@ def rows_insert(objs: Sequence[Model]) -> None:
         obj.pk = pk
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+# --- Idempotency-Key: the first answer, stored in the event's transaction ---------------
+
+
+@cache
+def _idempotency_finish_sql() -> tuple[list[Any], str]:
+    meta = IdempotencyRecord._meta
+    fields = [meta.get_field(n) for n in ("state", "response_status", "response_body", "event")]
+    sets = ", ".join(f"{_qn(f.column)} = %s" for f in fields)  # type: ignore[union-attr]
+    sql = (
+        f"UPDATE {_qn(meta.db_table)} SET {sets} "  # noqa: S608 - names from the models
+        f"WHERE {_qn('client_id')} = %s AND {_qn('key')} = %s"
+    )
+    return fields, sql
+
+
+def idempotency_record_finish(
+    *, client: IngestClient, key: str, status: int, body: dict[str, Any], event_id: int | None
+) -> None:
+    """Mark the client's key done with the answer to replay, in one prepared UPDATE."""
+    state = IdempotencyRecord.State.DONE
+    if connection.vendor != "postgresql":
+        IdempotencyRecord.objects.filter(client=client, key=key).update(
+            state=state, response_status=status, response_body=body, event_id=event_id
+        )
+        return
+    fields, sql = _idempotency_finish_sql()
+    values = [state.value, status, body, event_id]
+    params = [f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)]
+    _execute(sql, [*params, client.pk, key])

@@ -218,7 +218,9 @@ def _idempotency_claim(
         raise ApplicationError("at most 255 characters", field="Idempotency-Key")
     try:
         with transaction.atomic():
-            IdempotencyRecord.objects.create(client=client, key=key, request_sha256=request_sha256)
+            ingest_sql.rows_insert(
+                [IdempotencyRecord(client=client, key=key, request_sha256=request_sha256)]
+            )
         return None
     except IntegrityError:
         pass
@@ -250,10 +252,11 @@ def _idempotency_claim(
 
 
 def _idempotency_finish(*, client: IngestClient, key: str, result: IngestResult) -> None:
-    IdempotencyRecord.objects.filter(client=client, key=key).update(
-        state=IdempotencyRecord.State.DONE,
-        response_status=result.status_code,
-        response_body=result.body,
+    ingest_sql.idempotency_record_finish(
+        client=client,
+        key=key,
+        status=result.status_code,
+        body=result.body,
         event_id=result.event_id,
     )
 
