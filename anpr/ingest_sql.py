@@ -45,7 +45,12 @@ def _execute(sql: str, params: Sequence[Any], *, rows: bool = False) -> list[tup
     """
     import psycopg
 
+    # What Django's own cursors check first: the per-request health check of a
+    # persistent connection (conn_health_checks), one thread, no failed transaction.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
+    connection.validate_thread_sharing()
+    connection.validate_no_broken_transaction()
     if connection.queries_logged:  # client-side binding: the log shows the values
         raw_cursor: Any = psycopg.ClientCursor(connection.connection)
         with connection.make_debug_cursor(raw_cursor) as cursor:

@@ -205,6 +205,23 @@ def test_token_changes_take_effect_on_the_next_request(tracs):
     assert list(ViolationEvent.objects.values_list("camera_event_id", flat=True)) == ["ev-a"]
 
 
+def test_the_persistent_connection_is_health_checked_before_its_first_query(tracs, monkeypatch):
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    _, api = tracs
+    db = connections["default"]
+    db.ensure_connection()
+    checks = []
+    monkeypatch.setattr(db, "health_check_enabled", True)
+    monkeypatch.setattr(db, "is_usable", lambda: checks.append(len(db.queries_log)) or True)
+    db.health_check_done = False  # as at the start of every request (conn_health_checks)
+
+    with CaptureQueriesContext(db) as queries:
+        assert post_multipart(api).status_code == 202
+    assert checks == [0] and len(queries) > 0  # once, before the token lookup
+
+
 def test_body_over_the_limit_413(tracs, settings):
     _, api = tracs
     settings.INGEST_MAX_BODY_BYTES = 10_000
