@@ -24,8 +24,10 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -219,6 +221,13 @@ QUANT_TOLERANCE = 0.01
 N_QUANT_TEST = 1000
 
 
+def _texts_of(reader: Any) -> Callable[[Sequence[np.ndarray]], list[str]]:
+    def read(crops: Sequence[np.ndarray]) -> list[str]:
+        return [x.text for x in reader.read_crops(crops)]
+
+    return read
+
+
 def quantize_and_pick(float_onnx: Path, plate_config: Path) -> tuple[Path, dict]:
     """Quantize the convolutions to int8; return (model to ship, record for training.json)."""
     from anpr.readers import FastPlateOcrReader
@@ -232,9 +241,7 @@ def quantize_and_pick(float_onnx: Path, plate_config: Path) -> tuple[Path, dict]
     scores = {}
     for name, path in (("float32", float_onnx), ("int8", int8)):
         shutil.copy(plate_config, path.with_name(path.stem + "_plate_config.yaml"))
-        reader = FastPlateOcrReader(path)
-        score = score_reader(lambda crops, r=reader: [x.text for x in r.read_crops(crops)], test)
-        scores[name] = score.summary()
+        scores[name] = score_reader(_texts_of(FastPlateOcrReader(path)), test).summary()
     keep = scores["int8"]["plate_acc"] >= scores["float32"]["plate_acc"] - QUANT_TOLERANCE
     record = {
         "ops": QUANTIZED_OPS,
