@@ -52,10 +52,14 @@ def _rate(fn, items: list, batch: int, min_seconds: float) -> float:
 # ---------------------------------------------------------------------------- readers
 
 
-def fast_plate_ocr():
+MODELS = REPO / "anpr" / "models"
+FLOAT_MODEL = MODELS / "pk_plate_ocr_fp32.onnx"  # shipped beside an int8 default model
+
+
+def fast_plate_ocr(model: Path | None = None):
     from anpr.readers import FastPlateOcrReader
 
-    reader = FastPlateOcrReader()
+    reader = FastPlateOcrReader(model)
     return reader, lambda crops: [r.text for r in reader.read_crops(crops)]
 
 
@@ -138,10 +142,10 @@ def scene_figures(read, items, *, min_seconds: float) -> dict:
 
 def _worker_rate(args: tuple) -> tuple[int, float, float]:
     """One single-threaded reader process: crops read between the shared start and end."""
-    crops, batch, start_at, seconds = args
+    crops, batch, start_at, seconds, model = args
     from anpr.readers import FastPlateOcrReader
 
-    reader = FastPlateOcrReader(intra_op_threads=1)
+    reader = FastPlateOcrReader(model, intra_op_threads=1)
     reader.read_crops(crops[:batch])  # warm-up
     while time.time() < start_at:
         time.sleep(0.001)
@@ -153,14 +157,16 @@ def _worker_rate(args: tuple) -> tuple[int, float, float]:
     return done, t0, time.monotonic()
 
 
-def parallel_rate(crops: list, *, batch: int, processes: int, seconds: float) -> float:
+def parallel_rate(
+    crops: list, *, batch: int, processes: int, seconds: float, model: Path | None = None
+) -> float:
     """Crops/s of `processes` reader processes with one thread each, as a Celery worker
     with --concurrency=N runs them (one ONNX Runtime thread per process)."""
     import multiprocessing as mp
 
     start_at = time.time() + 8.0  # every process has loaded its model by then
     with mp.get_context("spawn").Pool(processes) as pool:
-        results = pool.map(_worker_rate, [(crops, batch, start_at, seconds)] * processes)
+        results = pool.map(_worker_rate, [(crops, batch, start_at, seconds, model)] * processes)
     # Over the wall span from the first start to the last end: a process that started late
     # (slow model load) lowers the rate instead of being counted as if it overlapped.
     return sum(r[0] for r in results) / (max(r[2] for r in results) - min(r[1] for r in results))
@@ -223,9 +229,12 @@ def main() -> None:
     scene_items = scenes(30 if args.quick else 60)
 
     reader, read = fast_plate_ocr()
-    model_path = REPO / "anpr" / "models" / "pk_plate_ocr.onnx"
+    model_path = MODELS / "pk_plate_ocr.onnx"
+    files = sorted(MODELS.glob("*.onnx"))
     print(
-        f"model {reader.model_version}, {model_path.stat().st_size / 1e6:.2f} MB, cpus={os.cpu_count()}"
+        f"model {reader.model_version}, {model_path.stat().st_size / 1e6:.2f} MB; model files "
+        f"{', '.join(f'{f.name} {f.stat().st_size / 1e6:.2f} MB' for f in files)} = "
+        f"{sum(f.stat().st_size for f in files) / 1e6:.2f} MB; cpus={os.cpu_count()}"
     )
     report(
         "fast-plate-ocr (anpr/models)",
@@ -242,6 +251,25 @@ def main() -> None:
         rate = parallel_rate(crops, batch=b, processes=procs, seconds=min_seconds)
         print(f"crops/s at batch {b:>2}, {procs} processes x 1 thread: {rate:8.1f}")
     print(f"peak RSS of a reader process: {reader_rss_mb(3.0):.0f} MB")
+
+    if FLOAT_MODEL.exists():  # the same figures for the float model, in the same run
+        float_reader, float_read = fast_plate_ocr(FLOAT_MODEL)
+        print(f"\nbaseline: the float model {float_reader.model_version}")
+        report(
+            "fast-plate-ocr float32 (pk_plate_ocr_fp32.onnx)",
+            float_read,
+            synth_items=synth_items,
+            dev_items=dev_items,
+            crops=crops,
+            scene_items=scene_items[:20],
+            batch_sizes=(1, 32),
+            min_seconds=min_seconds,
+        )
+        for b in (1, 32):
+            rate = parallel_rate(
+                crops, batch=b, processes=procs, seconds=min_seconds, model=FLOAT_MODEL
+            )
+            print(f"crops/s at batch {b:>2}, {procs} processes x 1 thread: {rate:8.1f}")
 
     if shutil.which("tesseract"):
         version = subprocess.run(
