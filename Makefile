@@ -46,7 +46,8 @@ clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
 
 # Plate OCR model: synthetic data + fast-plate-ocr training in its own venv (TensorFlow
-# stays out of the runtime venv). 56 to 90 minutes on 2 CPU cores (the machine drawn); installs the result in
+# stays out of the runtime venv). 56 minutes on the 2-core machine of stop 8 (on the slower kind of stop 7 the
+# longer p2 would take about 2.5 hours); installs the result in
 # anpr/models/ with its model card. TRAIN_ARGS="--scale 0.1" for a quick run.
 TRAIN_VENV := .venv-train
 # Plate-like fonts from Debian (Liberation Sans Narrow, FreeSans) where apt is at hand;
