@@ -6,8 +6,8 @@ more CPU than everything else the request does (about 2 ms of 6). Here the SQL t
 built once from the models' own table and column names, values go through each
 field's `pre_save` and `get_db_prep_save` exactly as `Model.save` / `bulk_create` do,
 and on PostgreSQL the statements are prepared once per connection, so the server
-does not parse and plan them again either (as the registry lookup does, see
-`vehicles.selectors`; off with DATABASE_PREPARED_STATEMENTS=0).
+does not parse and plan them again either (`config.db.prepared`, as the registry
+lookup in `vehicles.selectors` does).
 
 Other databases (SQLite: the embedded default, tests) take the ORM path: same rows,
 same objects. No model here has signals, so bypassing `save()` skips nothing.
@@ -25,45 +25,8 @@ from django.db.models import Model
 from rest_framework.authtoken.models import Token
 
 from anpr.models import Camera, IdempotencyRecord, IngestClient
-
-
-def _qn(name: str | None) -> str:
-    assert name is not None
-    return connection.ops.quote_name(name)
-
-
-def _select_list(model: type[Model], alias: str) -> tuple[list[str], str]:
-    fields = model._meta.concrete_fields
-    return [f.attname for f in fields], ", ".join(f"{alias}.{_qn(f.column)}" for f in fields)
-
-
-def _execute(sql: str, params: Sequence[Any], *, rows: bool = False) -> list[tuple[Any, ...]]:
-    """Run one statement of this module, and return its rows if asked (PostgreSQL only).
-
-    Prepared once per connection and bound server-side; through Django's debug cursor
-    when queries are being logged (DEBUG, tests counting queries), so they still show.
-    """
-    import psycopg
-
-    # What Django's own cursors check first: the per-request health check of a
-    # persistent connection (conn_health_checks), one thread, no failed transaction.
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    connection.validate_no_broken_transaction()
-    if connection.queries_logged:  # client-side binding: the log shows the values
-        raw_cursor: Any = psycopg.ClientCursor(connection.connection)
-        with connection.make_debug_cursor(raw_cursor) as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall() if rows else []
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as raw:
-        raw.execute(sql, params, prepare=raw.connection.prepare_threshold is not None)
-        return raw.fetchall() if rows else []
-
-
-def _fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    return _execute(sql, params, rows=True)
-
+from config.db import model_columns, prepared
+from config.db import quote as _qn
 
 # --- Authentication: token -> user -> ingest client, one query -------------------------
 
@@ -71,9 +34,9 @@ def _fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
 @cache
 def _token_sql() -> tuple[list[str], list[str], list[str], str]:
     user_model = get_user_model()
-    token_atts, token_cols = _select_list(Token, "t")
-    user_atts, user_cols = _select_list(user_model, "u")
-    client_atts, client_cols = _select_list(IngestClient, "c")
+    token_atts, token_cols = model_columns(Token, "t")
+    user_atts, user_cols = model_columns(user_model, "u")
+    client_atts, client_cols = model_columns(IngestClient, "c")
     user_pk = _qn(user_model._meta.pk.column)  # type: ignore[union-attr]
     sql = (
         f"SELECT {token_cols}, {user_cols}, {client_cols} "  # noqa: S608 - names from the models
@@ -94,7 +57,7 @@ def token_with_user_and_client(*, key: str) -> Token | None:
     if connection.vendor != "postgresql":
         return Token.objects.select_related("user", "user__ingest_client").filter(key=key).first()
     token_atts, user_atts, client_atts, sql = _token_sql()
-    rows = _fetch(sql, [key])
+    rows = prepared(sql, [key])
     if not rows:
         return None
     row = rows[0]
@@ -117,7 +80,7 @@ def token_with_user_and_client(*, key: str) -> Token | None:
 
 @cache
 def _camera_sql() -> tuple[list[str], str]:
-    atts, cols = _select_list(Camera, "cam")
+    atts, cols = model_columns(Camera, "cam")
     m2m = IngestClient._meta.get_field("cameras")
     through = m2m.remote_field.through._meta  # type: ignore[union-attr]
     sql = (
@@ -133,7 +96,7 @@ def client_camera(*, client: IngestClient, code: str) -> Camera | None:
     if connection.vendor != "postgresql":
         return client.cameras.filter(code=code).first()
     atts, sql = _camera_sql()
-    rows = _fetch(sql, [client.pk, code])
+    rows = prepared(sql, [client.pk, code])
     return Camera.from_db(connection.alias, atts, rows[0]) if rows else None
 
 
@@ -163,10 +126,7 @@ def rows_insert(objs: Sequence[Model]) -> None:
         return
     model = type(objs[0])
     if connection.vendor != "postgresql":
-        if len(objs) == 1:
-            objs[0].save(force_insert=True)
-        else:
-            model._default_manager.bulk_create(objs)
+        model._default_manager.bulk_create(objs)
         return
     fields, sql = _insert_sql(model, len(objs))
     params = [
@@ -174,7 +134,7 @@ def rows_insert(objs: Sequence[Model]) -> None:
         for obj in objs
         for field in fields
     ]
-    rows = _fetch(sql, params)
+    rows = prepared(sql, params)
     for obj, (pk,) in zip(objs, rows, strict=True):
         obj.pk = pk
         obj._state.adding = False
@@ -209,4 +169,4 @@ def idempotency_record_finish(
     fields, sql = _idempotency_finish_sql()
     values = [state.value, status, body, event_id]
     params = [f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)]
-    _execute(sql, [*params, client.pk, key])
+    prepared(sql, [*params, client.pk, key], rows=False)

@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from django.db import connection
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Q, QuerySet
 
+from config.db import model_columns, prepared
 from vehicles.models import Exemption, Hotlist, Owner, Ownership, Vehicle
 from vehicles.plates import PlateFormatError, plate_confusions, plate_normalize
 
@@ -64,14 +65,9 @@ def ownership_at(*, vehicle: Vehicle, at: datetime) -> Ownership | None:
     return _ownerships_at([vehicle.pk], at).get(vehicle.pk)
 
 
-def _columns(model: type[Model], alias: str) -> tuple[list[str], str]:
-    fields = model._meta.concrete_fields
-    return [f.attname for f in fields], ", ".join(f"{alias}.{f.column}" for f in fields)
-
-
-_VEHICLE_ATTS, _VEHICLE_SQL = _columns(Vehicle, "v")
-_OWNERSHIP_ATTS, _OWNERSHIP_SQL = _columns(Ownership, "o")
-_OWNER_ATTS, _OWNER_SQL = _columns(Owner, "w")
+_VEHICLE_ATTS, _VEHICLE_SQL = model_columns(Vehicle, "v")
+_OWNERSHIP_ATTS, _OWNERSHIP_SQL = model_columns(Ownership, "o")
+_OWNER_ATTS, _OWNER_SQL = model_columns(Owner, "w")
 # One round trip: the vehicles and, through the (vehicle, -valid_from) index, the ownership
 # row covering the instant with its owner.
 _FIND_SQL = f"""
@@ -88,29 +84,6 @@ _FIND_SQL = f"""
 """  # noqa: S608 - column lists come from the models, values are parameters
 
 
-def _find_rows(keys: list[str], at: datetime) -> list[tuple[Any, ...]]:
-    """Run _FIND_SQL as a prepared statement, parameters apart from the SQL ($1, $2).
-
-    Django turns psycopg's prepared statements off (prepare_threshold=None), so each
-    lookup would be parsed and planned again: planning this join costs more than running
-    it. This one hot statement is prepared explicitly, once per connection, unless the
-    settings turn prepared statements off (DATABASE_PREPARED_STATEMENTS). Django's
-    client-side binding would also quote the key array into the text on every call.
-    """
-    import psycopg
-
-    connection.ensure_connection()
-    params: Any = {"at": at, "keys": keys}
-    if connection.queries_logged:  # DEBUG or a test capturing queries: keep the log
-        raw_cursor: Any = psycopg.Cursor(connection.connection)
-        with connection.make_debug_cursor(raw_cursor) as cursor:
-            cursor.execute(_FIND_SQL, params)
-            return cursor.fetchall()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as raw:
-        raw.execute(_FIND_SQL, params, prepare=raw.connection.prepare_threshold is not None)
-        return raw.fetchall()
-
-
 def _vehicles_with_ownership(
     keys: list[str], at: datetime
 ) -> list[tuple[Vehicle, Ownership | None]]:
@@ -119,7 +92,8 @@ def _vehicles_with_ownership(
         vehicles = list(Vehicle.objects.filter(plate_key__in=keys))
         owned = _ownerships_at((v.pk for v in vehicles), at)
         return [(v, owned.get(v.pk)) for v in vehicles]
-    rows = _find_rows(keys, at)
+    # Prepared once per connection: planning this join costs more than running it.
+    rows = prepared(_FIND_SQL, {"at": at, "keys": keys})
     nv, no = len(_VEHICLE_ATTS), len(_OWNERSHIP_ATTS)
     db = connection.alias
     out = []
