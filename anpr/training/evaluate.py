@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -98,6 +99,15 @@ def synth_test_set(n: int, seed: int = SYNTH_TEST_SEED) -> list[tuple[str, np.nd
     return [(f"synth-{i}", s.image, s.text.key) for i, s in enumerate(synth_plates(n, seed=seed))]
 
 
+def reader_texts(reader: Any) -> Callable[[Sequence[np.ndarray]], list[str]]:
+    """A `PlateReader` as `score_reader` takes it: crops in, plate texts out."""
+
+    def read(crops: Sequence[np.ndarray]) -> list[str]:
+        return [r.text for r in reader.read_crops(crops)]
+
+    return read
+
+
 def score_reader(
     read: Callable[[Sequence[np.ndarray]], list[str]],
     items: list[tuple[str, np.ndarray, str]],
@@ -124,9 +134,7 @@ def main() -> None:
     args = parser.parse_args()
 
     reader = FastPlateOcrReader(args.model)
-
-    def read(crops):
-        return [r.text for r in reader.read_crops(crops)]
+    read = reader_texts(reader)
 
     results: dict[str, object] = {"model_version": reader.model_version}
     for name, items in (

@@ -3,12 +3,13 @@
     .venv-train/bin/python -m anpr.training.quantize IN.onnx OUT.onnx [--calib 1024]
 
 Needs the `onnx` package (training venv). Only the Conv tokenizer is quantized: it holds
-most of the arithmetic, and int8 convolutions run about 2x faster on CPUs with VNNI
-(measured on this machine, interleaved with the float model in one process: 2.13x for
-Conv only, 1.96x with MatMul/Gemm too, which also lost more accuracy; leaving the first
-convolution in float loses the gain: its full-resolution output dominates the memory traffic). Calibrated on
-synthetic plates (a seed of its own). The quantized model is kept only when it reads
-the synthetic test set as well as the float one (train.py, QUANT_TOLERANCE).
+most of the arithmetic. Measured on stop 7's model, ONNX Runtime alone, one thread,
+batch 32, alternating with the float model in one process: Conv only 2.13x the float
+model's speed, Conv + MatMul/Gemm 1.96x (and less accurate), Conv without the first
+layer 1.03x (its full-resolution output dominates the memory traffic). The whole reader
+gains less (`make bench BENCH=anpr` runs both models). Calibrated on synthetic plates (a
+seed of its own). The quantized model is kept only when it reads the synthetic test set
+as well as the float one (train.py, QUANT_TOLERANCE).
 """
 
 from __future__ import annotations

@@ -23,11 +23,9 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -216,22 +214,15 @@ def export(run_dir: Path, plate_config: Path) -> Path:
 
 
 # The int8 model replaces the float one when its synthetic-test plate accuracy is at most
-# this much lower (it is about 2x faster on CPU; see quantize.py).
+# this much lower (it is faster on CPUs with VNNI; see quantize.py).
 QUANT_TOLERANCE = 0.01
 N_QUANT_TEST = 1000
-
-
-def _texts_of(reader: Any) -> Callable[[Sequence[np.ndarray]], list[str]]:
-    def read(crops: Sequence[np.ndarray]) -> list[str]:
-        return [x.text for x in reader.read_crops(crops)]
-
-    return read
 
 
 def quantize_and_pick(float_onnx: Path, plate_config: Path) -> tuple[Path, dict]:
     """Quantize the convolutions to int8; return (model to ship, record for training.json)."""
     from anpr.readers import FastPlateOcrReader
-    from anpr.training.evaluate import score_reader, synth_test_set
+    from anpr.training.evaluate import reader_texts, score_reader, synth_test_set
     from anpr.training.quantize import QUANTIZED_OPS, quantize
 
     int8 = float_onnx.with_name(float_onnx.stem + "_int8.onnx")
@@ -241,7 +232,7 @@ def quantize_and_pick(float_onnx: Path, plate_config: Path) -> tuple[Path, dict]
     scores = {}
     for name, path in (("float32", float_onnx), ("int8", int8)):
         shutil.copy(plate_config, path.with_name(path.stem + "_plate_config.yaml"))
-        scores[name] = score_reader(_texts_of(FastPlateOcrReader(path)), test).summary()
+        scores[name] = score_reader(reader_texts(FastPlateOcrReader(path)), test).summary()
     keep = scores["int8"]["plate_acc"] >= scores["float32"]["plate_acc"] - QUANT_TOLERANCE
     record = {
         "ops": QUANTIZED_OPS,

@@ -31,7 +31,13 @@ import numpy as np  # noqa: E402
 
 from anpr.detect import _iou, crop_box, find_plates  # noqa: E402
 from anpr.imaging import image_decode  # noqa: E402
-from anpr.training.evaluate import DEV_SET, load_dev_set, score_reader, synth_test_set  # noqa: E402
+from anpr.training.evaluate import (  # noqa: E402
+    DEV_SET,
+    load_dev_set,
+    reader_texts,
+    score_reader,
+    synth_test_set,
+)
 
 PLATE_WORDS = re.compile(r"ICT-ISLAMABAD|ISLAMABAD|PUNJAB|SINDH|KARACHI|ICT|GOVT")
 
@@ -60,7 +66,7 @@ def fast_plate_ocr(model: Path | None = None):
     from anpr.readers import FastPlateOcrReader
 
     reader = FastPlateOcrReader(model)
-    return reader, lambda crops: [r.text for r in reader.read_crops(crops)]
+    return reader, reader_texts(reader)
 
 
 def tesseract_read_one(crop: np.ndarray) -> str:
