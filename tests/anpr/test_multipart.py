@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from rest_framework import parsers
 
 from anpr.multipart import IngestMultiPartParser, parse_plain
+from tests.bench.bench_ingest import multipart  # the body the ingest benchmark sends
 
 # Each choice is mostly a plain value (the fast path's shape), sometimes an odd one.
 NAMES = (["metadata", "scene", "plate", "extra.1", "Name"], ["a b", "näme", 'q"x', "x;y", ""])
@@ -127,27 +128,10 @@ def test_fast_path_agrees_with_djangos_parser_at_its_limits(body):
         _same(*body)
 
 
-def _camera_body(boundary: str, images: dict[str, bytes]) -> bytes:
-    meta = json.dumps({"camera": "KHI-SOU-002", "camera_event_id": "ev-1"})
-    out = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n'
-        f"Content-Type: application/json\r\n\r\n{meta}\r\n".encode()
-    ]
-    for name, data in images.items():
-        out.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
-            f'filename="{name}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
-            + data
-            + b"\r\n"
-        )
-    out.append(f"--{boundary}--\r\n".encode())
-    return b"".join(out)
-
-
 @pytest.mark.parametrize("boundary", ["b0undary", "----WebKitFormBoundary7MA4YWxk"])
 def test_a_cameras_plain_body_takes_the_fast_path(boundary):
     images = {"scene": b"\xff\xd8scene\r\n--not-it\r\n\xff\xd9", "plate": b"\x89PNG\r\n"}
-    body = _camera_body(boundary, images)
+    body = multipart({"camera": "KHI-SOU-002", "camera_event_id": "ev-1"}, images, boundary)
 
     parsed = parse_plain(body, boundary, "utf-8")
 

@@ -36,26 +36,17 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+
+from tests.bench.common import process_cpu, recreate_database  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/echallan_bench_ingest"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/13"
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 BASE = f"http://127.0.0.1:{PORT}"
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    name = parts.path.lstrip("/")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def noise_jpeg(width: int, height: int, target_kb: int, seed: int) -> bytes:
@@ -116,7 +107,9 @@ class Stack:
                 sys.executable, "-m", "gunicorn", "config.wsgi:application",
                 "--bind", f"127.0.0.1:{PORT}",
                 "--workers", str(self.workers), "--worker-class", self.worker_class,
-                "--threads", str(self.threads), "--backlog", "2048",
+                # gunicorn turns a sync worker with threads > 1 into gthread
+                "--threads", str(self.threads if self.worker_class == "gthread" else 1),
+                "--backlog", "2048",
                 "--keep-alive", "30", "--log-level", "warning",
             ],
         )  # fmt: skip
@@ -295,19 +288,6 @@ def summarize(label: str, results: list, elapsed: float) -> dict:
         f"p99 {figures['p99']:.1f} ms, answers {statuses}"
     )
     return figures
-
-
-def process_cpu(pids: list[int]) -> float:
-    """CPU seconds (user + system) used so far by these processes (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
 
 
 def children_of(parent: int) -> list[int]:

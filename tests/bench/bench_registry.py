@@ -26,10 +26,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+
+from tests.bench.common import process_cpu, recreate_database  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/echallan_bench"
 
@@ -64,26 +66,9 @@ def generate_csv(path: Path, rows: int, seed: int) -> list[str]:
     return sample
 
 
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def cpu_self() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def cpu_of(pid: int) -> float:
-    """CPU seconds a local process (a PostgreSQL backend) has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def bare_copy(url: str, path: Path) -> tuple[float, float, float]:
@@ -94,7 +79,7 @@ def bare_copy(url: str, path: Path) -> tuple[float, float, float]:
         conn.execute("CREATE TABLE bench_bare (" + ", ".join(f"c{i} text" for i in range(14)) + ")")
         conn.commit()
         backend = conn.info.backend_pid
-        server0, client0 = cpu_of(backend), cpu_self()
+        server0, client0 = process_cpu([backend]), cpu_self()
         started = time.perf_counter()
         with (
             conn.cursor() as cur,
@@ -105,7 +90,7 @@ def bare_copy(url: str, path: Path) -> tuple[float, float, float]:
                 copy.write(chunk)
         conn.commit()
         seconds = time.perf_counter() - started
-        cpu = (cpu_self() - client0, cpu_of(backend) - server0)
+        cpu = (cpu_self() - client0, process_cpu([backend]) - server0)
         conn.execute("DROP TABLE bench_bare")
         conn.commit()
     return seconds, *cpu
@@ -123,9 +108,9 @@ def child_import(path: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (backend,) = cursor.fetchone()
-    server0, client0 = cpu_of(backend), cpu_self()
+    server0, client0 = process_cpu([backend]), cpu_self()
     report = registry_import(path=path, progress=False)
-    client, server = cpu_self() - client0, cpu_of(backend) - server0
+    client, server = cpu_self() - client0, process_cpu([backend]) - server0
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     phases = ", ".join(f"{k} {v:.1f} s" for k, v in report.phases.items())
     result = {
@@ -202,14 +187,14 @@ def lookups(sample: list[str], n: int, seed: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (backend,) = cursor.fetchone()
-    server0, client0 = cpu_of(backend), cpu_self()
+    server0, client0 = process_cpu([backend]), cpu_self()
     for kind, plate in plates:
         started = time.perf_counter_ns()
         match = vehicle_find(plate=plate, at=at)
         timings[kind].append((time.perf_counter_ns() - started) / 1e6)
         statuses[kind][match.status] = statuses[kind].get(match.status, 0) + 1
     client_us = (cpu_self() - client0) / len(plates) * 1e6
-    server_us = (cpu_of(backend) - server0) / len(plates) * 1e6
+    server_us = (process_cpu([backend]) - server0) / len(plates) * 1e6
     every = sorted(t for ts in timings.values() for t in ts)
 
     def pct(values: list[float], p: float) -> float:

@@ -26,29 +26,13 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from tests.bench.common import process_cpu, recreate_database  # noqa: E402
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/echallan_bench_worker"
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    name = parts.path.lstrip("/")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def backend_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of one process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:
@@ -136,14 +120,14 @@ def main() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
-    cpu0, db0, wall0 = time.process_time(), backend_cpu(backend), time.perf_counter()
+    cpu0, db0, wall0 = time.process_time(), process_cpu([backend]), time.perf_counter()
     per_event = []
     for event in events:
         t = time.process_time()
         services.event_read_plate(event=event)
         per_event.append(time.process_time() - t)
     cpu = time.process_time() - cpu0
-    db = backend_cpu(backend) - db0
+    db = process_cpu([backend]) - db0
     wall = time.perf_counter() - wall0
     n = max(1, len(events))
 

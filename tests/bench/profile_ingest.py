@@ -24,10 +24,13 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from wsgiref.util import setup_testing_defaults
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "bench"))
+
+from tests.bench.common import recreate_database  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/echallan_profile_ingest"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/14"
@@ -72,7 +75,7 @@ def main() -> int:
         DJANGO_DEBUG="0",
         DJANGO_LOG_LEVEL="WARNING",
     )
-    bench_ingest.recreate_database(db)
+    recreate_database(db)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, check=True
     )
@@ -102,23 +105,13 @@ def main() -> int:
         environ: dict[str, Any] = {
             "REQUEST_METHOD": "POST",
             "PATH_INFO": "/api/v1/violations/",
-            "SCRIPT_NAME": "",
-            "QUERY_STRING": "",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "HTTP_HOST": "127.0.0.1",
             "HTTP_AUTHORIZATION": f"Token {token}",
             "CONTENT_TYPE": f"multipart/form-data; boundary={boundary}",
             "CONTENT_LENGTH": str(len(body)),
             "wsgi.input": io.BytesIO(body),
-            "wsgi.url_scheme": "http",
-            "wsgi.errors": sys.stderr,
             "wsgi.multithread": True,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-            "wsgi.version": (1, 0),
         }
+        setup_testing_defaults(environ)  # the rest of a WSGI environ (host, port, wsgi.*)
         if args.idempotency_key:
             environ["HTTP_IDEMPOTENCY_KEY"] = boundary
         status: list[str] = []
