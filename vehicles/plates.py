@@ -185,7 +185,7 @@ def plate_key_display(text: str) -> tuple[str, str]:
     fast = _usual(text)
     if fast is not None:
         return fast[0], fast[1]
-    plate = plate_normalize(text)
+    plate = _general(text)
     return plate.key, plate.display
 
 

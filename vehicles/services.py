@@ -561,6 +561,17 @@ assert (Owner._meta.db_table, Vehicle._meta.db_table, Ownership._meta.db_table) 
 )
 
 
+# Owners as the file has them: the last row for a CNIC wins. A hash anti-join on the narrow
+# (cnic, line) is faster than sorting the wide rows for DISTINCT ON, which spills at a million.
+_LATEST_OWNERS = """
+    SELECT owner_name AS name, cnic, phone, address, language
+    FROM registry_staging s
+    WHERE NOT EXISTS (
+        SELECT 1 FROM registry_staging later WHERE later.cnic = s.cnic AND later.line > s.line
+    )
+"""
+
+
 def _import_postgresql(
     path: Path, report: ImportReport, rejects: _Rejects, skip_bad: bool, progress: bool
 ) -> Iterable[tuple[int, str, Sequence[Any]]]:
@@ -662,35 +673,23 @@ def _import_postgresql(
         assert row is not None
         no_owners, no_vehicles, no_ownerships = row
 
-        # Owners: the last row of the file for a CNIC wins (a hash anti-join on the narrow
-        # (cnic, line): faster than sorting the wide rows for DISTINCT ON, which spills at a
-        # million). Update what differs, insert what is new (hash joins over the whole set:
-        # faster than a per-row ON CONFLICT probe).
+        # Owners (_LATEST_OWNERS): update what differs, insert what is new (hash joins over
+        # the whole set: faster than a per-row ON CONFLICT probe).
         if no_owners:
             with _initial_load(cursor, "vehicles_owner", staged):
                 cursor.execute(
-                    """
+                    f"""
                     INSERT INTO vehicles_owner
                         (name, cnic, phone, address, preferred_language, created_at, updated_at)
-                    SELECT owner_name, cnic, phone, address, language, now(), now()
-                    FROM registry_staging s
-                    WHERE NOT EXISTS (
-                        SELECT 1 FROM registry_staging later
-                        WHERE later.cnic = s.cnic AND later.line > s.line
-                    )
-                    """
+                    SELECT name, cnic, phone, address, language, now(), now()
+                    FROM ({_LATEST_OWNERS}) o
+                    """  # noqa: S608 - a constant of this module
                 )
                 report.owners_created = cursor.rowcount
         else:
             cursor.execute(
-                """
-                CREATE TEMPORARY TABLE registry_owners ON COMMIT DROP AS
-                SELECT owner_name AS name, cnic, phone, address, language
-                FROM registry_staging s
-                WHERE NOT EXISTS (
-                    SELECT 1 FROM registry_staging later
-                    WHERE later.cnic = s.cnic AND later.line > s.line
-                )
+                f"""
+                CREATE TEMPORARY TABLE registry_owners ON COMMIT DROP AS {_LATEST_OWNERS}
                 """
             )
             cursor.execute(
