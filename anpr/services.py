@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -552,42 +553,111 @@ class _Reading:
     found: bool = False
 
 
-def _read_images(images: Sequence[EvidenceImage], reader: Any) -> tuple[_Reading, list[str]]:
-    """Read the plate crop if there is a usable one, else the scene; collect image errors."""
-    from anpr.imaging import ImageError, image_decode
-    from anpr.readers import read_scene
-
-    max_pixels = settings.INGEST_MAX_IMAGE_PIXELS
-    errors: list[str] = []
-    reading = _Reading(model_version=reader.model_version)
-    order = sorted(
+def _reading_order(images: Sequence[EvidenceImage]) -> list[EvidenceImage]:
+    """The images worth reading, plate crops first, then scenes, each by position."""
+    return sorted(
         (i for i in images if i.kind in (EvidenceImage.Kind.PLATE, EvidenceImage.Kind.SCENE)),
         key=lambda i: (i.kind != EvidenceImage.Kind.PLATE, i.position),
     )
-    for image in order:
+
+
+def _image_load(image: EvidenceImage) -> Any:
+    """The stored image's pixels, after checking its bytes against the ingest SHA-256."""
+    from anpr.imaging import ImageError, image_decode
+
+    with image.file.open("rb") as fh:
+        data = fh.read()
+    if hashlib.sha256(data).hexdigest() != image.sha256:
+        raise ImageError("stored file does not match the SHA-256 taken at ingest")
+    return image_decode(data, max_pixels=settings.INGEST_MAX_IMAGE_PIXELS)
+
+
+@dataclass
+class _Preread:
+    """An image already decoded and read as part of a batch (or the reason it could not be)."""
+
+    results: list[Any] = field(default_factory=list)
+    error: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _crops_preread(events_images: Sequence[Sequence[EvidenceImage]], reader: Any) -> dict:
+    """Each event's first plate crop, decoded, then all of them read in one batch.
+
+    Batching the OCR is where a batch of events saves most: one model run for the
+    batch instead of one per event. Scenes still go one at a time (plate finding).
+    """
+    from anpr.imaging import ImageError
+
+    firsts: list[tuple[EvidenceImage, Any, float]] = []
+    done: dict[int, _Preread] = {}
+    for images in events_images:
+        crops = [i for i in _reading_order(images) if i.kind == EvidenceImage.Kind.PLATE]
+        if not crops:
+            continue
         started = time.perf_counter()
         try:
-            with image.file.open("rb") as fh:
-                data = fh.read()
-            if hashlib.sha256(data).hexdigest() != image.sha256:
-                raise ImageError("stored file does not match the SHA-256 taken at ingest")
-            pixels = image_decode(data, max_pixels=max_pixels)
+            pixels = _image_load(crops[0])
         except (ImageError, OSError) as exc:
-            errors.append(f"{image.kind} image {image.position}: {exc}")
+            done[crops[0].pk] = _Preread(error=f"{crops[0].kind} image {crops[0].position}: {exc}")
             continue
-        decode_ms = (time.perf_counter() - started) * 1000
-        timed = _Timed(reader)
+        firsts.append((crops[0], pixels, (time.perf_counter() - started) * 1000))
+    if firsts:
         started = time.perf_counter()
-        if image.kind == EvidenceImage.Kind.PLATE:
-            results = [r for r in timed.read_crops([pixels]) if r.text]
+        readings = list(reader.read_crops([pixels for _, pixels, _ in firsts]))
+        read_ms = (time.perf_counter() - started) * 1000 / len(firsts)
+        for (image, _, decode_ms), result in zip(firsts, readings, strict=True):
+            done[image.pk] = _Preread(
+                results=[result] if result.text else [],
+                timings={
+                    "decode_ms": round(decode_ms, 2),
+                    "find_ms": 0.0,
+                    "read_ms": round(read_ms, 2),
+                },
+            )
+    return done
+
+
+def _read_images(
+    images: Sequence[EvidenceImage], reader: Any, preread: dict | None = None
+) -> tuple[_Reading, list[str]]:
+    """Read the plate crop if there is a usable one, else the scene; collect image errors.
+
+    `preread` holds images a batch has already read (by image pk): used as they are.
+    """
+    from anpr.imaging import ImageError
+    from anpr.readers import read_scene
+
+    preread = preread or {}
+    errors: list[str] = []
+    reading = _Reading(model_version=reader.model_version)
+    for image in _reading_order(images):
+        done = preread.get(image.pk)
+        if done is not None:
+            if done.error:
+                errors.append(done.error)
+                continue
+            results, reading.timings = done.results, done.timings
         else:
-            results = read_scene(pixels, reader=timed)
-        total_ms = (time.perf_counter() - started) * 1000
-        reading.timings = {
-            "decode_ms": round(decode_ms, 2),
-            "find_ms": round(max(total_ms - timed.read_ms, 0.0), 2),
-            "read_ms": round(timed.read_ms, 2),
-        }
+            started = time.perf_counter()
+            try:
+                pixels = _image_load(image)
+            except (ImageError, OSError) as exc:
+                errors.append(f"{image.kind} image {image.position}: {exc}")
+                continue
+            decode_ms = (time.perf_counter() - started) * 1000
+            timed = _Timed(reader)
+            started = time.perf_counter()
+            if image.kind == EvidenceImage.Kind.PLATE:
+                results = [r for r in timed.read_crops([pixels]) if r.text]
+            else:
+                results = read_scene(pixels, reader=timed)
+            total_ms = (time.perf_counter() - started) * 1000
+            reading.timings = {
+                "decode_ms": round(decode_ms, 2),
+                "find_ms": round(max(total_ms - timed.read_ms, 0.0), 2),
+                "read_ms": round(timed.read_ms, 2),
+            }
         reading.image = image
         if results:
             best = results[0]
@@ -608,32 +678,105 @@ def event_read_plate(*, event: ViolationEvent) -> PlateRead | None:
     Idempotent: an event already read (or failed) is left as it is. A corrupt image
     fails this event only, with a message saying which image and why.
     """
-    # Claim the event for reading with one conditional UPDATE; an event already read,
-    # matched or failed is left alone (a read one still gets its case, if a crash lost it).
-    claimed = ViolationEvent.objects.filter(
-        pk=event.pk, status__in=[ViolationEvent.Status.RECEIVED, ViolationEvent.Status.READING]
-    ).update(status=ViolationEvent.Status.READING, updated_at=timezone.now())
-    if not claimed:
-        with transaction.atomic():
-            locked = ViolationEvent.objects.select_for_update().get(pk=event.pk)
-            if locked.status == ViolationEvent.Status.READ:
-                _event_case_open(event=locked)
-        return PlateRead.objects.filter(event=event).first()
+    return events_read_plates(event_ids=[event.pk])[event.pk]
 
-    # The camera's last event seen: set here, off the ingest path, where a busy camera's
+
+def _reading_stale_before() -> datetime:
+    """A claim older than this is a worker that died mid-read: the event may be taken over."""
+    return timezone.now() - timedelta(seconds=settings.ANPR_READING_STALE_SECONDS)
+
+
+def events_read_plates(
+    *, event_ids: Sequence[int], take_waiting: int = 0
+) -> dict[int, PlateRead | None]:
+    """`event_read_plate` for several events at once: one claim, one OCR batch.
+
+    The events named are read if still waiting, or if a worker that claimed them died
+    (its claim is older than ANPR_READING_STALE_SECONDS). With `take_waiting`, up to
+    that many other waiting events are taken along, oldest first, skipping rows another
+    worker is claiming: under a backlog one task then reads a batch, and the later
+    tasks for those events find them done. Each event is stored and its case opened in
+    a transaction of its own: one event's failure is its own.
+
+    Returns the reading of each event named and each event taken along (None: failed).
+    """
+    received, reading = ViolationEvent.Status.RECEIVED, ViolationEvent.Status.READING
+    with transaction.atomic():
+        claimed = set(
+            ViolationEvent.objects.select_for_update()
+            .filter(
+                Q(status=received) | Q(status=reading, updated_at__lt=_reading_stale_before()),
+                pk__in=event_ids,
+            )
+            .values_list("pk", flat=True)
+        )
+        if take_waiting > 0:
+            claimed.update(
+                ViolationEvent.objects.select_for_update(skip_locked=True)
+                .filter(status=received)
+                .exclude(pk__in=event_ids)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:take_waiting]
+            )
+        ViolationEvent.objects.filter(pk__in=claimed).update(
+            status=reading, updated_at=timezone.now()
+        )
+    out: dict[int, PlateRead | None] = {}
+    for pk in event_ids:
+        if pk not in claimed:
+            # Done, failed, or being read by another worker right now. A read event
+            # whose case a crash lost still gets it.
+            with transaction.atomic():
+                locked = ViolationEvent.objects.select_for_update().filter(pk=pk).first()
+                if locked is not None and locked.status == ViolationEvent.Status.READ:
+                    _event_case_open(event=locked)
+            out[pk] = PlateRead.objects.filter(event_id=pk).first()
+    if not claimed:
+        return out
+
+    events = list(ViolationEvent.objects.filter(pk__in=claimed).order_by("pk"))
+    # The cameras' last event seen: set here, off the ingest path, where a busy camera's
     # row is not a lock every request waits on; never moved backwards.
-    Camera.objects.filter(pk=event.camera_id).exclude(last_event_at__gte=event.received_at).update(
-        last_event_at=event.received_at
-    )
-    images = list(EvidenceImage.objects.filter(event=event).order_by("position"))
+    latest: dict[int, datetime] = {}
+    for event in events:
+        latest[event.camera_id] = max(
+            latest.get(event.camera_id, event.received_at), event.received_at
+        )
+    for camera_id, at in latest.items():
+        Camera.objects.filter(pk=camera_id).exclude(last_event_at__gte=at).update(last_event_at=at)
+    images: dict[int, list[EvidenceImage]] = {e.pk: [] for e in events}
+    for image in EvidenceImage.objects.filter(event_id__in=claimed).order_by("position"):
+        images[image.event_id].append(image)
+
     reader, reader_error = _reader_or_none()
+    preread = _crops_preread(list(images.values()), reader) if reader is not None else {}
+    for event in events:
+        out[event.pk] = _event_reading_store(
+            event=event,
+            images=images[event.pk],
+            reader=reader,
+            reader_error=reader_error,
+            preread=preread,
+        )
+    return out
+
+
+def _event_reading_store(
+    *,
+    event: ViolationEvent,
+    images: Sequence[EvidenceImage],
+    reader: Any,
+    reader_error: str,
+    preread: dict,
+) -> PlateRead | None:
+    """One claimed event: its reading judged, stored, and its case opened (one transaction)."""
     reasons: list[str] = []
     reading = _Reading()
     image_errors: list[str] = []
     if reader is None:
         reasons.append(REASON_READER_UNAVAILABLE)
     else:
-        reading, image_errors = _read_images(images, reader)
+        reading, image_errors = _read_images(images, reader, preread)
         readable = [i for i in images if i.kind != EvidenceImage.Kind.OTHER]
         if readable and reading.image is None:
             # Every scene/plate image was unusable: the event fails, with the reasons.
@@ -668,7 +811,11 @@ def event_read_plate(*, event: ViolationEvent) -> PlateRead | None:
             plate_key, plate_display = None, None
 
     with transaction.atomic():
-        locked = ViolationEvent.objects.select_for_update().get(pk=event.pk)
+        locked = (
+            ViolationEvent.objects.select_for_update(of=("self",))
+            .select_related("camera")
+            .get(pk=event.pk)
+        )
         if locked.status != ViolationEvent.Status.READING:
             return PlateRead.objects.filter(event=locked).first()  # a twin delivery won
         plate_read = PlateRead.objects.create(
@@ -687,11 +834,13 @@ def event_read_plate(*, event: ViolationEvent) -> PlateRead | None:
         )
         locked.status = ViolationEvent.Status.READ
         locked.error = "; ".join(filter(None, [reader_error, *image_errors]))
-        _event_case_open(event=locked, plate_read=plate_read)  # saves the event
+        _event_case_open(event=locked, plate_read=plate_read, locked=True)  # saves the event
     return plate_read
 
 
-def _event_case_open(*, event: ViolationEvent, plate_read: PlateRead | None = None) -> None:
+def _event_case_open(
+    *, event: ViolationEvent, plate_read: PlateRead | None = None, locked: bool = False
+) -> None:
     plate_read = plate_read or PlateRead.objects.filter(event=event).first()
     if plate_read is None:
         return
@@ -704,6 +853,7 @@ def _event_case_open(*, event: ViolationEvent, plate_read: PlateRead | None = No
             plate_confidence=plate_read.confidence,
             manual_check_reasons=list(plate_read.manual_check_reasons),
             observed_class=event.vehicle_class or None,
+            event_locked=locked,
         )
     except ApplicationError as exc:
         # A rule said no (e.g. the offence was retired since ingest): the reading stays,
@@ -733,3 +883,17 @@ def idempotency_records_purge(*, older_than: timedelta) -> int:
         created_at__lt=timezone.now() - older_than
     ).delete()
     return deleted
+
+
+def events_stuck(*, older_than: timedelta, limit: int = 1000) -> list[int]:
+    """Events nobody finished reading: waiting longer than `older_than`, or claimed by a
+    worker that died. A lost broker message or a killed worker leaves these behind."""
+    cutoff = timezone.now() - older_than
+    return list(
+        ViolationEvent.objects.filter(
+            Q(status=ViolationEvent.Status.RECEIVED, received_at__lt=cutoff)
+            | Q(status=ViolationEvent.Status.READING, updated_at__lt=_reading_stale_before())
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )

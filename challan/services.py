@@ -176,16 +176,24 @@ def case_open(
     plate_confidence: float | None,
     manual_check_reasons: list[str],
     observed_class: str | None = None,
+    event_locked: bool = False,
 ) -> Challan:
     """The case for a camera event: matched to the registry at the time of capture, flagged.
 
     Idempotent: an event belongs to at most one case, and calling again returns it. An
     event of the same vehicle (or, unregistered, the same plate) and offence within
     ECHALLAN_DUPLICATE_WINDOW_MINUTES of an open case joins that case instead.
+    `event_locked`: the caller's transaction already holds the event's row lock (and
+    loaded its camera), so it is not read again.
     """
     with transaction.atomic():
         # The event row lock makes two deliveries of one event open one case.
-        event = ViolationEvent.objects.select_for_update().select_related("camera").get(pk=event.pk)
+        if not event_locked:
+            event = (
+                ViolationEvent.objects.select_for_update(of=("self",))
+                .select_related("camera")
+                .get(pk=event.pk)
+            )
         existing = ChallanEvidence.objects.filter(event=event).select_related("challan").first()
         if existing is not None:
             return existing.challan

@@ -18,6 +18,10 @@ app.conf.beat_schedule = {
         "task": "anpr.tasks.idempotency_records_purge",
         "schedule": 3600.0,
     },
+    "events-stuck-redispatch": {
+        "task": "anpr.tasks.events_stuck_redispatch",
+        "schedule": 60.0,
+    },
     "challans-mark-overdue": {
         "task": "challan.tasks.challans_mark_overdue",
         "schedule": 3600.0,

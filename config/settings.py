@@ -223,6 +223,12 @@ ECHALLAN_NUMBER_PREFIX = env_str("ECHALLAN_NUMBER_PREFIX", "KHI")
 ANPR_CONFIDENCE_THRESHOLD = env_float("ANPR_CONFIDENCE_THRESHOLD", 0.80)
 ANPR_READER = env_str("ANPR_READER", "anpr.readers.FastPlateOcrReader")
 ANPR_OCR_MODEL = env_str("ANPR_OCR_MODEL", "")
+# A worker's task takes up to this many waiting events along with its own (one OCR batch).
+ANPR_BATCH_SIZE = env_int("ANPR_BATCH_SIZE", 16)
+# A claim older than this is a dead worker's: the event is read again (task limit is 120 s).
+ANPR_READING_STALE_SECONDS = env_int("ANPR_READING_STALE_SECONDS", 180)
+# Events still unread after this long are dispatched again by the periodic sweep.
+ANPR_STUCK_AFTER_SECONDS = env_int("ANPR_STUCK_AFTER_SECONDS", 300)
 
 # --- Logging: plain lines to stderr; personal data is masked where it is logged.
 LOGGING = {

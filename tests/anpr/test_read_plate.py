@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from anpr import services, tasks
 from anpr.models import PlateRead, ViolationEvent
@@ -204,3 +205,81 @@ def test_the_vehicle_class_the_camera_saw_goes_to_the_case(tracs):
     event = ingest(client, vehicle_class="truck")
     read(event)
     assert ChallanEvidence.objects.get(event=event).challan.observed_class == "truck"
+
+
+def test_a_task_reads_a_backlog_in_one_batch_and_the_later_tasks_find_it_done(tracs, settings):
+    client, _ = tracs
+    settings.ANPR_BATCH_SIZE = 4
+    events = [ingest(client, f"ev-{n}", plate_text="") for n in range(6)]
+
+    assert tasks.event_read_plate(events[2].pk) == "matched"
+
+    # Its own event plus the three oldest waiting ones, read with one OCR call.
+    assert FakeReader.calls == 1
+    statuses = dict(ViolationEvent.objects.values_list("camera_event_id", "status"))
+    assert statuses == {
+        "ev-0": "matched",
+        "ev-1": "matched",
+        "ev-2": "matched",
+        "ev-3": "matched",
+        "ev-4": "received",
+        "ev-5": "received",
+    }
+    # ev-0's own task finds it done, and takes the two still waiting along.
+    assert tasks.event_read_plate(events[0].pk) == "matched"
+    assert FakeReader.calls == 2
+    assert tasks.event_read_plate(events[5].pk) == "matched"  # nothing left to read
+    assert FakeReader.calls == 2
+    # One vehicle, one offence, minutes apart: one case with six events (duplicates join).
+    assert PlateRead.objects.count() == ChallanEvidence.objects.count() == 6
+    assert Challan.objects.count() == 1
+
+
+def test_one_bad_event_in_a_batch_fails_alone(tracs, settings):
+    client, _ = tracs
+    truncated = jpeg(640, 360, quality=95)[:-400]
+    bad = ingest(client, "ev-bad", images={"scene": truncated, "plate": truncated})
+    good = [ingest(client, f"ev-{n}") for n in range(3)]
+
+    out = services.events_read_plates(event_ids=[good[1].pk], take_waiting=5)
+
+    assert set(out) == {bad.pk, *(e.pk for e in good)}  # every event read, taken along too
+    assert out[bad.pk] is None
+    statuses = dict(ViolationEvent.objects.values_list("pk", "status"))
+    assert statuses[bad.pk] == "failed"
+    assert [statuses[e.pk] for e in good] == ["matched"] * 3
+
+
+def test_an_event_another_worker_is_reading_is_left_to_it_until_its_claim_goes_stale(
+    tracs, settings
+):
+    client, _ = tracs
+    event = ingest(client)
+    claimed_at = timezone.now() - timedelta(seconds=30)
+    ViolationEvent.objects.filter(pk=event.pk).update(status="reading", updated_at=claimed_at)
+    settings.ANPR_READING_STALE_SECONDS = 180
+
+    assert services.event_read_plate(event=event) is None  # someone is on it
+    assert FakeReader.calls == 0
+    assert services.events_stuck(older_than=timedelta(minutes=5)) == []
+
+    settings.ANPR_READING_STALE_SECONDS = 20  # now that worker counts as dead
+    assert services.events_stuck(older_than=timedelta(minutes=5)) == [event.pk]
+    assert services.event_read_plate(event=event) is not None
+    event.refresh_from_db()
+    assert event.status == "matched"
+
+
+def test_the_sweep_queues_again_events_a_lost_message_left_unread(tracs, settings, monkeypatch):
+    client, _ = tracs
+    old = ingest(client, "ev-old")
+    new = ingest(client, "ev-new")
+    ViolationEvent.objects.filter(pk=old.pk).update(
+        received_at=timezone.now() - timedelta(minutes=10)
+    )
+    sent = []
+    monkeypatch.setattr(tasks.event_read_plate, "delay", sent.append)
+
+    assert tasks.events_stuck_redispatch() == 1
+    assert sent == [old.pk]
+    assert new.pk not in sent

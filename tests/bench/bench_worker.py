@@ -6,9 +6,10 @@ Needs PostgreSQL (BENCH_WORKER_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/echallan_bench_worker: dropped and created). Builds a
 simulated city (the same events `simulate_city` posts: rendered scenes, plate crops on
 some, camera readings, every scenario), stores the events through the ingest service,
-then runs the ANPR worker's service (`anpr.services.event_read_plate`: image decode,
+then runs the ANPR worker's service (`anpr.services.events_read_plates`: image decode,
 plate finding, OCR, reading stored, registry match, case opened with its audit row) on
-each, in this process, one event at a time as a Celery task would.
+them in this process: alternating chunks one event per call (ANPR_BATCH_SIZE=1) and a
+batch per call (one claim, one OCR run), so the two are compared in the same run.
 
 Prints the CPU time per event of this process and of its PostgreSQL backend, the split
 the worker records in each reading's timings (decode, plate finding, OCR), and what that
@@ -42,6 +43,16 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--vehicles", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument(
+        "--batch", type=int, default=16, help="events per task in the batched chunks (16)"
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="N",
+        type=int,
+        default=0,
+        help="run the timed loop under cProfile and print its N costliest functions",
+    )
     args = parser.parse_args()
 
     url = os.environ.get("BENCH_WORKER_DATABASE_URL", DEFAULT_DB)
@@ -120,16 +131,38 @@ def main() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
-    cpu0, db0, wall0 = time.process_time(), process_cpu([backend]), time.perf_counter()
-    per_event = []
-    for event in events:
-        t = time.process_time()
-        services.event_read_plate(event=event)
-        per_event.append(time.process_time() - t)
-    cpu = time.process_time() - cpu0
-    db = process_cpu([backend]) - db0
-    wall = time.perf_counter() - wall0
-    n = max(1, len(events))
+    # Alternate chunks of events between the two ways a worker can run them, in this one
+    # process: one event per task (ANPR_BATCH_SIZE=1), and a batch per task (one claim,
+    # one OCR run). Same city, same database, interleaved, so noise hits both alike.
+    modes = {"one at a time": 1, f"batches of {args.batch}": args.batch}
+    spent = {name: {"cpu": 0.0, "db": 0.0, "wall": 0.0, "n": 0} for name in modes}
+    per_event: list[float] = []
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    chunk = 2 * args.batch
+    for index, start in enumerate(range(0, len(events), chunk)):
+        name = list(modes)[index % 2]
+        size = modes[name]
+        part = events[start : start + chunk]
+        cpu0, db0, wall0 = time.process_time(), process_cpu([backend]), time.perf_counter()
+        for first in range(0, len(part), size):
+            t = time.process_time()
+            services.events_read_plates(event_ids=[e.pk for e in part[first : first + size]])
+            if size == 1:
+                per_event.append(time.process_time() - t)
+        spent[name]["cpu"] += time.process_time() - cpu0
+        spent[name]["db"] += process_cpu([backend]) - db0
+        spent[name]["wall"] += time.perf_counter() - wall0
+        spent[name]["n"] += len(part)
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
 
     timings: dict[str, list[float]] = {}
     for reading_timings in PlateRead.objects.filter(event__in=events).values_list(
@@ -144,23 +177,34 @@ def main() -> int:
     ):
         statuses[status] = statuses.get(status, 0) + 1
 
-    total_ms = (cpu + db) / n * 1000
-    print(f"worker path over {len(events)} events (one at a time, as a Celery task runs them):")
+    print(f"worker path over {len(events)} events, in alternating chunks of {chunk}:")
+    totals = {}
+    for name, got in spent.items():
+        n = max(1, got["n"])
+        totals[name] = (got["cpu"] + got["db"]) / n * 1000
+        print(
+            f"  {name} ({got['n']} events): CPU per event worker process "
+            f"{got['cpu'] / n * 1000:.1f} ms + PostgreSQL backend {got['db'] / n * 1000:.1f} ms"
+            f" = {totals[name]:.1f} ms; wall {got['wall'] / n * 1000:.1f} ms"
+        )
+    if per_event:
+        print(
+            f"  one at a time, worker CPU per event: median "
+            f"{statistics.median(per_event) * 1000:.1f} ms, p95 "
+            f"{sorted(per_event)[int(0.95 * (len(per_event) - 1))] * 1000:.1f} ms"
+        )
+    one, batched = totals.values()
+    print(f"  batched / one at a time, CPU per event: {batched / one:.2f}x")
     print(
-        f"  CPU per event: worker process {cpu / n * 1000:.1f} ms "
-        f"(median {statistics.median(per_event) * 1000:.1f}, p95 "
-        f"{sorted(per_event)[int(0.95 * (len(per_event) - 1))] * 1000:.1f}), "
-        f"PostgreSQL backend {db / n * 1000:.1f} ms; wall {wall / n * 1000:.1f} ms"
-    )
-    print(
-        "  inside the reading (ms, mean): "
+        "  inside the reading (ms, mean over all): "
         + ", ".join(f"{k} {statistics.mean(v):.1f}" for k, v in sorted(timings.items()))
     )
     print(f"  events now: {json.dumps(statuses)}")
-    print(
-        f"  => one CPU core carries about {1000 / total_ms:.0f} events/s through the worker "
-        f"path; 100 events/s needs {100 * total_ms / 1000:.1f} cores for the worker alone"
-    )
+    for name, total_ms in totals.items():
+        print(
+            f"  => {name}: one CPU core carries about {1000 / total_ms:.0f} events/s through "
+            f"the worker path; 100 events/s needs {100 * total_ms / 1000:.1f} cores for it"
+        )
     return 0
 
 
