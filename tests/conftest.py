@@ -157,6 +157,27 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
         log.close()
 
 
+@pytest.fixture(autouse=True)
+def _tasks_in_process(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tasks run in-process (eager) in every test that does not ask for the real worker.
+
+    The worker fixture is session-wide and points the app at the test broker; without
+    this, a test that runs after the first worker test would queue its tasks to that
+    worker instead of running them, and pass or fail depending on the order.
+    """
+    if {"celery_worker_process", "celery_results"} & set(request.fixturenames):
+        yield
+        return
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = previous
+
+
 def _reset_connections(app) -> None:
     """Drop pooled broker connections made for another broker URL earlier in the session."""
     if app._pool is not None:
