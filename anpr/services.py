@@ -581,7 +581,9 @@ class _Preread:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _crops_preread(events_images: Sequence[Sequence[EvidenceImage]], reader: Any) -> dict:
+def _crops_preread(
+    events_images: Sequence[Sequence[EvidenceImage]], reader: Any
+) -> dict[int, _Preread]:
     """Each event's first plate crop, decoded, then all of them read in one batch.
 
     Batching the OCR is where a batch of events saves most: one model run for the
@@ -619,7 +621,7 @@ def _crops_preread(events_images: Sequence[Sequence[EvidenceImage]], reader: Any
 
 
 def _read_images(
-    images: Sequence[EvidenceImage], reader: Any, preread: dict | None = None
+    images: Sequence[EvidenceImage], reader: Any, preread: dict[int, _Preread] | None = None
 ) -> tuple[_Reading, list[str]]:
     """Read the plate crop if there is a usable one, else the scene; collect image errors.
 
@@ -767,7 +769,7 @@ def _event_reading_store(
     images: Sequence[EvidenceImage],
     reader: Any,
     reader_error: str,
-    preread: dict,
+    preread: dict[int, _Preread],
 ) -> PlateRead | None:
     """One claimed event: its reading judged, stored, and its case opened (one transaction)."""
     reasons: list[str] = []
