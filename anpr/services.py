@@ -470,9 +470,19 @@ def _event_store(
 
 
 def _after_ingest(*, event_id: int) -> None:
+    """Queue the stored event for reading. The event is committed already: if the broker
+    cannot take the message, the camera still gets its 202 and the periodic sweep
+    (`events_stuck_redispatch`) queues the event once the broker is back."""
+    from kombu.exceptions import OperationalError as BrokerUnavailable
+
     from anpr.tasks import event_read_plate as event_read_plate_task
 
-    event_read_plate_task.delay(event_id)
+    try:
+        event_read_plate_task.delay(event_id)
+    except BrokerUnavailable as exc:
+        logger.warning(
+            "event %s stored but not queued (%s); the sweep will queue it", event_id, exc
+        )
 
 
 # --- Plate reading (the ANPR worker's step) ---------------------------------------------

@@ -283,3 +283,25 @@ def test_the_sweep_queues_again_events_a_lost_message_left_unread(tracs, setting
     assert tasks.events_stuck_redispatch() == 1
     assert sent == [old.pk]
     assert new.pk not in sent
+
+
+def test_an_event_the_broker_could_not_take_is_stored_answered_and_swept_later(
+    tracs, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    client, _ = tracs
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.event_read_plate, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        event = ingest(client)  # no exception: the camera gets its 202
+
+    assert len(callbacks) == 1
+    assert event.status == "received"
+    ViolationEvent.objects.filter(pk=event.pk).update(
+        received_at=timezone.now() - timedelta(minutes=10)
+    )
+    assert services.events_stuck(older_than=timedelta(minutes=5)) == [event.pk]
