@@ -690,7 +690,8 @@ def event_read_plate(*, event: ViolationEvent) -> PlateRead | None:
     Idempotent: an event already read (or failed) is left as it is. A corrupt image
     fails this event only, with a message saying which image and why.
     """
-    return events_read_plates(event_ids=[event.pk])[event.pk]
+    events_read_plates(event_ids=[event.pk])
+    return PlateRead.objects.filter(event_id=event.pk).first()
 
 
 def _reading_stale_before() -> datetime:
@@ -698,30 +699,34 @@ def _reading_stale_before() -> datetime:
     return timezone.now() - timedelta(seconds=settings.ANPR_READING_STALE_SECONDS)
 
 
-def events_read_plates(
-    *, event_ids: Sequence[int], take_waiting: int = 0
-) -> dict[int, PlateRead | None]:
+def events_read_plates(*, event_ids: Sequence[int], take_waiting: int = 0) -> dict[int, str]:
     """`event_read_plate` for several events at once: one claim, one OCR batch.
 
     The events named are read if still waiting, or if a worker that claimed them died
     (its claim is older than ANPR_READING_STALE_SECONDS). With `take_waiting`, up to
     that many other waiting events are taken along, oldest first, skipping rows another
     worker is claiming: under a backlog one task then reads a batch, and the later
-    tasks for those events find them done. Each event is stored and its case opened in
-    a transaction of its own: one event's failure is its own.
+    tasks for those events find them done, at the cost of one short transaction. Each
+    event is stored and its case opened in a transaction of its own: one event's
+    failure is its own.
 
-    Returns the reading of each event named and each event taken along (None: failed).
+    Returns the status each named event (that exists) and each event taken along is
+    left in.
     """
     received, reading = ViolationEvent.Status.RECEIVED, ViolationEvent.Status.READING
     with transaction.atomic():
-        claimed = set(
+        named = list(
             ViolationEvent.objects.select_for_update()
-            .filter(
-                Q(status=received) | Q(status=reading, updated_at__lt=_reading_stale_before()),
-                pk__in=event_ids,
-            )
-            .values_list("pk", flat=True)
+            .filter(pk__in=event_ids)
+            .values_list("pk", "status", "updated_at")
         )
+        stale = _reading_stale_before()
+        statuses: dict[int, str] = {pk: status for pk, status, _ in named}
+        claimed = {
+            pk
+            for pk, status, updated_at in named
+            if status == received or (status == reading and updated_at < stale)
+        }
         if take_waiting > 0:
             claimed.update(
                 ViolationEvent.objects.select_for_update(skip_locked=True)
@@ -730,21 +735,20 @@ def events_read_plates(
                 .order_by("pk")
                 .values_list("pk", flat=True)[:take_waiting]
             )
-        ViolationEvent.objects.filter(pk__in=claimed).update(
-            status=reading, updated_at=timezone.now()
-        )
-    out: dict[int, PlateRead | None] = {}
-    for pk in event_ids:
-        if pk not in claimed:
-            # Done, failed, or being read by another worker right now. A read event
-            # whose case a crash lost still gets it.
+        if claimed:
+            ViolationEvent.objects.filter(pk__in=claimed).update(
+                status=reading, updated_at=timezone.now()
+            )
+    for pk, status in list(statuses.items()):
+        if pk not in claimed and status == ViolationEvent.Status.READ:
+            # Read, but a crash lost its case: open it now.
             with transaction.atomic():
-                locked = ViolationEvent.objects.select_for_update().filter(pk=pk).first()
-                if locked is not None and locked.status == ViolationEvent.Status.READ:
+                locked = ViolationEvent.objects.select_for_update().get(pk=pk)
+                if locked.status == ViolationEvent.Status.READ:
                     _event_case_open(event=locked)
-            out[pk] = PlateRead.objects.filter(event_id=pk).first()
+                statuses[pk] = locked.status
     if not claimed:
-        return out
+        return statuses
 
     events = list(ViolationEvent.objects.filter(pk__in=claimed).order_by("pk"))
     # The cameras' last event seen: set here, off the ingest path, where a busy camera's
@@ -763,14 +767,14 @@ def events_read_plates(
     reader, reader_error = _reader_or_none()
     preread = _crops_preread(list(images.values()), reader) if reader is not None else {}
     for event in events:
-        out[event.pk] = _event_reading_store(
+        statuses[event.pk] = _event_reading_store(
             event=event,
             images=images[event.pk],
             reader=reader,
             reader_error=reader_error,
             preread=preread,
         )
-    return out
+    return statuses
 
 
 def _event_reading_store(
@@ -780,8 +784,10 @@ def _event_reading_store(
     reader: Any,
     reader_error: str,
     preread: dict[int, _Preread],
-) -> PlateRead | None:
-    """One claimed event: its reading judged, stored, and its case opened (one transaction)."""
+) -> str:
+    """One claimed event: its reading judged, stored, and its case opened (one transaction).
+
+    Returns the status the event is left in."""
     reasons: list[str] = []
     reading = _Reading()
     image_errors: list[str] = []
@@ -792,8 +798,7 @@ def _event_reading_store(
         readable = [i for i in images if i.kind != EvidenceImage.Kind.OTHER]
         if readable and reading.image is None:
             # Every scene/plate image was unusable: the event fails, with the reasons.
-            _event_fail(event=event, error="; ".join(image_errors))
-            return None
+            return _event_fail(event=event, error="; ".join(image_errors))
         if image_errors:
             reasons.append(REASON_IMAGE_UNREADABLE)
 
@@ -829,7 +834,7 @@ def _event_reading_store(
             .get(pk=event.pk)
         )
         if locked.status != ViolationEvent.Status.READING:
-            return PlateRead.objects.filter(event=locked).first()  # a twin delivery won
+            return locked.status  # a twin delivery won
         plate_read = PlateRead.objects.create(
             event=locked,
             image=reading.image,
@@ -847,7 +852,7 @@ def _event_reading_store(
         locked.status = ViolationEvent.Status.READ
         locked.error = "; ".join(filter(None, [reader_error, *image_errors]))
         _event_case_open(event=locked, plate_read=plate_read, locked=True)  # saves the event
-    return plate_read
+    return locked.status
 
 
 def _event_case_open(
@@ -877,16 +882,17 @@ def _event_case_open(
     event.save(update_fields=["status", "error", "updated_at"])
 
 
-def _event_fail(*, event: ViolationEvent, error: str) -> None:
+def _event_fail(*, event: ViolationEvent, error: str) -> str:
+    """The event fails with `error` (unless a twin delivery finished it); its status after."""
     with transaction.atomic():
         locked = ViolationEvent.objects.select_for_update().get(pk=event.pk)
         if locked.status != ViolationEvent.Status.READING:
-            return None
+            return locked.status
         locked.status = ViolationEvent.Status.FAILED
         locked.error = error[:2000] or "no usable image"
         locked.save(update_fields=["status", "error", "updated_at"])
     logger.warning("event %s failed: %s", event.pk, locked.error)
-    return None
+    return locked.status
 
 
 def idempotency_records_purge(*, older_than: timedelta) -> int:

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.db import OperationalError
 
 from anpr import services
-from anpr.models import ViolationEvent
 
 logger = logging.getLogger(__name__)
 
@@ -31,13 +30,13 @@ def event_read_plate(event_id: int) -> str:
     A second run changes nothing. Under a backlog the events taken along are already
     done when their own tasks arrive, which then cost one query.
     """
-    if not ViolationEvent.objects.filter(pk=event_id).exists():
-        logger.warning("event_read_plate: event %s does not exist", event_id)
-        return "missing"
-    services.events_read_plates(
+    statuses = services.events_read_plates(
         event_ids=[event_id], take_waiting=max(settings.ANPR_BATCH_SIZE - 1, 0)
     )
-    return ViolationEvent.objects.values_list("status", flat=True).get(pk=event_id)
+    if event_id not in statuses:
+        logger.warning("event_read_plate: event %s does not exist", event_id)
+        return "missing"
+    return statuses[event_id]
 
 
 @shared_task(name="anpr.tasks.events_stuck_redispatch", time_limit=60)
