@@ -718,6 +718,7 @@ def events_read_plates(*, event_ids: Sequence[int], take_waiting: int = 0) -> di
         named = list(
             ViolationEvent.objects.select_for_update()
             .filter(pk__in=event_ids)
+            .order_by("pk")  # one lock order for every caller: no deadlock between batches
             .values_list("pk", "status", "updated_at")
         )
         stale = _reading_stale_before()
