@@ -28,7 +28,8 @@ def event_read_plate(event_id: int) -> str:
     """Read one event's plate (and a batch of waiting ones) and open the cases.
 
     A second run changes nothing. Under a backlog the events taken along are already
-    done when their own tasks arrive, which then cost one query.
+    done when their own tasks arrive, which then cost one short transaction. If a task
+    fails midway, the events it took along are taken over once their claim is stale.
     """
     statuses = services.events_read_plates(
         event_ids=[event_id], take_waiting=max(settings.ANPR_BATCH_SIZE - 1, 0)
