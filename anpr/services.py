@@ -571,105 +571,106 @@ def _reading_order(images: Sequence[EvidenceImage]) -> list[EvidenceImage]:
     )
 
 
-def _image_load(image: EvidenceImage) -> Any:
-    """The stored image's pixels, after checking its bytes against the ingest SHA-256."""
+def _image_load(image: EvidenceImage) -> tuple[Any, float]:
+    """The stored image's pixels (after checking its bytes against the ingest SHA-256),
+    and the milliseconds that took."""
     from anpr.imaging import ImageError, image_decode
 
+    started = time.perf_counter()
     with image.file.open("rb") as fh:
         data = fh.read()
     if hashlib.sha256(data).hexdigest() != image.sha256:
         raise ImageError("stored file does not match the SHA-256 taken at ingest")
-    return image_decode(data, max_pixels=settings.INGEST_MAX_IMAGE_PIXELS)
+    pixels = image_decode(data, max_pixels=settings.INGEST_MAX_IMAGE_PIXELS)
+    return pixels, (time.perf_counter() - started) * 1000
 
 
 @dataclass
-class _Preread:
-    """An image already decoded and read as part of a batch (or the reason it could not be)."""
+class _ImageRead:
+    """What reading one stored image gave: plate readings (best first), or why it could not."""
 
     results: list[Any] = field(default_factory=list)
     error: str = ""
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _crops_preread(
+def _image_unreadable(image: EvidenceImage, exc: Exception) -> _ImageRead:
+    return _ImageRead(error=f"{image.kind} image {image.position}: {exc}")
+
+
+def _timings(decode_ms: float, find_ms: float, read_ms: float) -> dict[str, float]:
+    return {
+        "decode_ms": round(decode_ms, 2),
+        "find_ms": round(max(find_ms, 0.0), 2),
+        "read_ms": round(read_ms, 2),
+    }
+
+
+def _image_read(image: EvidenceImage, reader: Any) -> _ImageRead:
+    """One image on its own: a crop is read, a scene has its plates found and read."""
+    from anpr.imaging import ImageError
+    from anpr.readers import read_scene
+
+    try:
+        pixels, decode_ms = _image_load(image)
+    except (ImageError, OSError) as exc:
+        return _image_unreadable(image, exc)
+    timed = _Timed(reader)
+    started = time.perf_counter()
+    if image.kind == EvidenceImage.Kind.PLATE:
+        results = [r for r in timed.read_crops([pixels]) if r.text]
+    else:
+        results = read_scene(pixels, reader=timed)
+    total_ms = (time.perf_counter() - started) * 1000
+    return _ImageRead(results, timings=_timings(decode_ms, total_ms - timed.read_ms, timed.read_ms))
+
+
+def _crops_read(
     events_images: Sequence[Sequence[EvidenceImage]], reader: Any
-) -> dict[int, _Preread]:
-    """Each event's first plate crop, decoded, then all of them read in one batch.
+) -> dict[int, _ImageRead]:
+    """The first image each event would read, when it is a plate crop: all read in one batch.
 
     Batching the OCR is where a batch of events saves most: one model run for the
     batch instead of one per event. Scenes still go one at a time (plate finding).
     """
     from anpr.imaging import ImageError
 
-    firsts: list[tuple[EvidenceImage, Any, float]] = []
-    done: dict[int, _Preread] = {}
+    done: dict[int, _ImageRead] = {}
+    loaded: list[tuple[EvidenceImage, Any, float]] = []
     for images in events_images:
-        crops = [i for i in _reading_order(images) if i.kind == EvidenceImage.Kind.PLATE]
-        if not crops:
+        first = next(iter(_reading_order(images)), None)
+        if first is None or first.kind != EvidenceImage.Kind.PLATE:
             continue
-        started = time.perf_counter()
         try:
-            pixels = _image_load(crops[0])
+            loaded.append((first, *_image_load(first)))
         except (ImageError, OSError) as exc:
-            done[crops[0].pk] = _Preread(error=f"{crops[0].kind} image {crops[0].position}: {exc}")
-            continue
-        firsts.append((crops[0], pixels, (time.perf_counter() - started) * 1000))
-    if firsts:
+            done[first.pk] = _image_unreadable(first, exc)
+    if loaded:
         started = time.perf_counter()
-        readings = list(reader.read_crops([pixels for _, pixels, _ in firsts]))
-        read_ms = (time.perf_counter() - started) * 1000 / len(firsts)
-        for (image, _, decode_ms), result in zip(firsts, readings, strict=True):
-            done[image.pk] = _Preread(
-                results=[result] if result.text else [],
-                timings={
-                    "decode_ms": round(decode_ms, 2),
-                    "find_ms": 0.0,
-                    "read_ms": round(read_ms, 2),
-                },
+        readings = list(reader.read_crops([pixels for _, pixels, _ in loaded]))
+        read_ms = (time.perf_counter() - started) * 1000 / len(loaded)
+        for (image, _, decode_ms), result in zip(loaded, readings, strict=True):
+            done[image.pk] = _ImageRead(
+                [result] if result.text else [], timings=_timings(decode_ms, 0.0, read_ms)
             )
     return done
 
 
 def _read_images(
-    images: Sequence[EvidenceImage], reader: Any, preread: dict[int, _Preread] | None = None
+    images: Sequence[EvidenceImage], reader: Any, batch: dict[int, _ImageRead]
 ) -> tuple[_Reading, list[str]]:
     """Read the plate crop if there is a usable one, else the scene; collect image errors.
 
-    `preread` holds images a batch has already read (by image pk): used as they are.
+    `batch` holds images already read with other events' (by image pk).
     """
-    from anpr.imaging import ImageError
-    from anpr.readers import read_scene
-
-    preread = preread or {}
     errors: list[str] = []
     reading = _Reading(model_version=reader.model_version)
     for image in _reading_order(images):
-        done = preread.get(image.pk)
-        if done is not None:
-            if done.error:
-                errors.append(done.error)
-                continue
-            results, reading.timings = done.results, done.timings
-        else:
-            started = time.perf_counter()
-            try:
-                pixels = _image_load(image)
-            except (ImageError, OSError) as exc:
-                errors.append(f"{image.kind} image {image.position}: {exc}")
-                continue
-            decode_ms = (time.perf_counter() - started) * 1000
-            timed = _Timed(reader)
-            started = time.perf_counter()
-            if image.kind == EvidenceImage.Kind.PLATE:
-                results = [r for r in timed.read_crops([pixels]) if r.text]
-            else:
-                results = read_scene(pixels, reader=timed)
-            total_ms = (time.perf_counter() - started) * 1000
-            reading.timings = {
-                "decode_ms": round(decode_ms, 2),
-                "find_ms": round(max(total_ms - timed.read_ms, 0.0), 2),
-                "read_ms": round(timed.read_ms, 2),
-            }
+        read = batch.get(image.pk) or _image_read(image, reader)
+        if read.error:
+            errors.append(read.error)
+            continue
+        results, reading.timings = read.results, read.timings
         reading.image = image
         if results:
             best = results[0]
@@ -719,39 +720,40 @@ def events_read_plates(*, event_ids: Sequence[int], take_waiting: int = 0) -> di
             ViolationEvent.objects.select_for_update()
             .filter(pk__in=event_ids)
             .order_by("pk")  # one lock order for every caller: no deadlock between batches
-            .values_list("pk", "status", "updated_at")
         )
         stale = _reading_stale_before()
-        statuses: dict[int, str] = {pk: status for pk, status, _ in named}
-        claimed = {
-            pk
-            for pk, status, updated_at in named
-            if status == received or (status == reading and updated_at < stale)
-        }
+        statuses: dict[int, str] = {e.pk: e.status for e in named}
+        events = [
+            e
+            for e in named
+            if e.status == received or (e.status == reading and e.updated_at < stale)
+        ]
         if take_waiting > 0:
-            claimed.update(
+            events += (
                 ViolationEvent.objects.select_for_update(skip_locked=True)
                 .filter(status=received)
                 .exclude(pk__in=event_ids)
-                .order_by("pk")
-                .values_list("pk", flat=True)[:take_waiting]
+                .order_by("pk")[:take_waiting]
             )
-        if claimed:
-            ViolationEvent.objects.filter(pk__in=claimed).update(
-                status=reading, updated_at=timezone.now()
+        if events:
+            now = timezone.now()
+            ViolationEvent.objects.filter(pk__in=[e.pk for e in events]).update(
+                status=reading, updated_at=now
             )
+            for event in events:
+                event.status, event.updated_at = reading, now
+    events.sort(key=lambda e: e.pk)  # oldest first: the first of duplicates opens the case
     for pk, status in list(statuses.items()):
-        if pk not in claimed and status == ViolationEvent.Status.READ:
+        if status == ViolationEvent.Status.READ:
             # Read, but a crash lost its case: open it now.
             with transaction.atomic():
                 locked = ViolationEvent.objects.select_for_update().get(pk=pk)
                 if locked.status == ViolationEvent.Status.READ:
                     _event_case_open(event=locked)
                 statuses[pk] = locked.status
-    if not claimed:
+    if not events:
         return statuses
 
-    events = list(ViolationEvent.objects.filter(pk__in=claimed).order_by("pk"))
     # The cameras' last event seen: set here, off the ingest path, where a busy camera's
     # row is not a lock every request waits on; never moved backwards.
     latest: dict[int, datetime] = {}
@@ -762,18 +764,18 @@ def events_read_plates(*, event_ids: Sequence[int], take_waiting: int = 0) -> di
     for camera_id, at in latest.items():
         Camera.objects.filter(pk=camera_id).exclude(last_event_at__gte=at).update(last_event_at=at)
     images: dict[int, list[EvidenceImage]] = {e.pk: [] for e in events}
-    for image in EvidenceImage.objects.filter(event_id__in=claimed).order_by("position"):
+    for image in EvidenceImage.objects.filter(event_id__in=list(images)).order_by("position"):
         images[image.event_id].append(image)
 
     reader, reader_error = _reader_or_none()
-    preread = _crops_preread(list(images.values()), reader) if reader is not None else {}
+    batch = _crops_read(list(images.values()), reader) if reader is not None else {}
     for event in events:
         statuses[event.pk] = _event_reading_store(
             event=event,
             images=images[event.pk],
             reader=reader,
             reader_error=reader_error,
-            preread=preread,
+            batch=batch,
         )
     return statuses
 
@@ -784,7 +786,7 @@ def _event_reading_store(
     images: Sequence[EvidenceImage],
     reader: Any,
     reader_error: str,
-    preread: dict[int, _Preread],
+    batch: dict[int, _ImageRead],
 ) -> str:
     """One claimed event: its reading judged, stored, and its case opened (one transaction).
 
@@ -795,7 +797,7 @@ def _event_reading_store(
     if reader is None:
         reasons.append(REASON_READER_UNAVAILABLE)
     else:
-        reading, image_errors = _read_images(images, reader, preread)
+        reading, image_errors = _read_images(images, reader, batch)
         readable = [i for i in images if i.kind != EvidenceImage.Kind.OTHER]
         if readable and reading.image is None:
             # Every scene/plate image was unusable: the event fails, with the reasons.
