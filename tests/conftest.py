@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -120,10 +121,6 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    previous = {k: app.conf[k] for k in ("broker_url", "task_always_eager")}
-    app.conf.broker_url = TEST_BROKER_URL
-    app.conf.task_always_eager = False
-    _reset_connections(app)
     results = _results_app()
     try:
         # Ready when a task round-trips: broker in, the worker runs it on the test database,
@@ -133,7 +130,8 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
             if proc.poll() is not None:
                 pytest.fail(f"celery worker exited with {proc.returncode}", pytrace=False)
             try:
-                task_id = app.send_task("config.worker_ping", queue="default").id
+                with _app_on_test_broker(app):
+                    task_id = app.send_task("config.worker_ping", queue="default").id
                 # After an eager task Celery believes it runs inside a task and refuses
                 # to block; this process is no task, so say so.
                 results.AsyncResult(task_id).get(timeout=5, disable_sync_subtasks=False)
@@ -152,36 +150,43 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subpro
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
-        app.conf.update(previous)
-        _reset_connections(app)
         log.close()
 
 
-@pytest.fixture(autouse=True)
-def _tasks_in_process(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Tasks run in-process (eager) in every test that does not ask for the real worker.
+@contextmanager
+def _app_on_test_broker(app) -> Iterator[None]:
+    """Tasks go to the test broker (and so to the real worker) inside this block only."""
+    previous = {k: app.conf[k] for k in ("broker_url", "task_always_eager")}
+    app.conf.broker_url = TEST_BROKER_URL
+    app.conf.task_always_eager = False
+    _reset_connections(app)
+    try:
+        yield
+    finally:
+        app.conf.update(previous)
+        _reset_connections(app)
 
-    The worker fixture is session-wide and points the app at the test broker; without
-    this, a test that runs after the first worker test would queue its tasks to that
-    worker instead of running them, and pass or fail depending on the order.
-    """
-    if {"celery_worker_process", "celery_results"} & set(request.fixturenames):
+
+@pytest.fixture(autouse=True)
+def _tasks_to_the_worker(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that asks for the real worker sends its tasks there; every other test runs
+    them in-process as configured, whichever tests ran before it (the worker process
+    lives for the session, the app's pointing at it only for the tests that use it)."""
+    if not {"celery_worker_process", "celery_results"} & set(request.fixturenames):
         yield
         return
     from config.celery import app
 
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    try:
+    with _app_on_test_broker(app):
         yield
-    finally:
-        app.conf.task_always_eager = previous
 
 
 def _reset_connections(app) -> None:
-    """Drop pooled broker connections made for another broker URL earlier in the session."""
-    if app._pool is not None:
-        app._pool.force_close_all()
+    """Close pooled broker connections, and forget them: kombu keeps its pools in global
+    registries, keyed by broker URL, that would hand the closed pool out again."""
+    from kombu import pools
+
+    pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
 
