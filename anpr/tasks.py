@@ -54,5 +54,5 @@ def events_stuck_redispatch() -> int:
 @shared_task(name="anpr.tasks.idempotency_records_purge", time_limit=300)
 def idempotency_records_purge() -> int:
     """Periodic: Idempotency-Keys are honoured for INGEST_IDEMPOTENCY_RETENTION_HOURS (24)."""
-    hours = getattr(settings, "INGEST_IDEMPOTENCY_RETENTION_HOURS", 24)
+    hours = settings.INGEST_IDEMPOTENCY_RETENTION_HOURS
     return services.idempotency_records_purge(older_than=timedelta(hours=hours))

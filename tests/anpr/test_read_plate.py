@@ -239,7 +239,7 @@ def test_a_task_reads_a_backlog_in_one_batch_and_the_later_tasks_find_it_done(
     assert Challan.objects.count() == 1
 
 
-def test_one_bad_event_in_a_batch_fails_alone(tracs, settings):
+def test_one_bad_event_in_a_batch_fails_alone(tracs):
     client, _ = tracs
     truncated = jpeg(640, 360, quality=95)[:-400]
     bad = ingest(client, "ev-bad", images={"scene": truncated, "plate": truncated})
@@ -274,7 +274,7 @@ def test_an_event_another_worker_is_reading_is_left_to_it_until_its_claim_goes_s
     assert event.status == "matched"
 
 
-def test_the_sweep_queues_again_events_a_lost_message_left_unread(tracs, settings, monkeypatch):
+def test_the_sweep_queues_again_events_a_lost_message_left_unread(tracs, monkeypatch):
     client, _ = tracs
     old = ingest(client, "ev-old")
     new = ingest(client, "ev-new")
@@ -285,8 +285,8 @@ def test_the_sweep_queues_again_events_a_lost_message_left_unread(tracs, setting
     monkeypatch.setattr(tasks.event_read_plate, "delay", sent.append)
 
     assert tasks.events_stuck_redispatch() == 1
-    assert sent == [old.pk]
-    assert new.pk not in sent
+    assert sent == [old.pk]  # the new one is still inside ANPR_STUCK_AFTER_SECONDS
+    assert new.status == "received"
 
 
 def test_an_event_the_broker_could_not_take_is_stored_answered_and_swept_later(
@@ -309,3 +309,18 @@ def test_an_event_the_broker_could_not_take_is_stored_answered_and_swept_later(
         received_at=timezone.now() - timedelta(minutes=10)
     )
     assert services.events_stuck(older_than=timedelta(minutes=5)) == [event.pk]
+
+
+def test_a_read_event_whose_case_was_lost_gets_it_on_the_next_delivery(tracs, monkeypatch):
+    client, _ = tracs
+    event = ingest(client)
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "_case_open", lambda **kwargs: None)  # the case step lost
+        services.event_read_plate(event=event)
+    event.refresh_from_db()
+    assert event.status == "read" and not ChallanEvidence.objects.filter(event=event).exists()
+
+    assert tasks.event_read_plate(event.pk) == "matched"
+
+    assert FakeReader.calls == 1  # not read again: the stored reading opens the case
+    assert ChallanEvidence.objects.filter(event=event).count() == 1
