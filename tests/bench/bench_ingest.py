@@ -29,7 +29,6 @@ import io
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -42,7 +41,7 @@ from urllib.parse import urlsplit
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from tests.bench.common import process_cpu, recreate_database  # noqa: E402
+from tests.bench.common import bench_environment, process_cpu  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/echallan_bench_ingest"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/13"
@@ -329,6 +328,87 @@ def wait_http(seconds: float = 60) -> None:
     raise SystemExit("gunicorn did not answer /healthz")
 
 
+def purge_queues(env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "config", "purge", "-f", "-Q", "anpr,default"],
+        cwd=REPO, env=env, capture_output=True, check=False,
+    )  # fmt: skip
+
+
+def sustained(
+    env: dict[str, str], stack: Stack, db: str, load: Load, args: argparse.Namespace, base: dict
+) -> tuple[dict, int]:
+    """The closed loop: figures, CPU per request by process group, and events lost."""
+    app_pids = children_of(stack.procs[0].pid)
+    db_pids = postgres_backends(db)  # gunicorn's persistent connections (CONN_MAX_AGE)
+    cpu_app, cpu_db, cpu_client = process_cpu(app_pids), process_cpu(db_pids), time.process_time()
+    results, elapsed = asyncio.run(closed_loop(load.post, args.duration, args.concurrency))
+    cpu_app = process_cpu(app_pids) - cpu_app
+    late = [pid for pid in postgres_backends(db) if pid not in db_pids]  # started meanwhile
+    cpu_db = process_cpu(db_pids) - cpu_db + process_cpu(late)
+    db_pids += late
+    cpu_client = time.process_time() - cpu_client
+    ingest = summarize(f"ingest POST /api/v1/violations/ ({args.duration:.0f} s)", results, elapsed)
+    accepted = {r[0] for r in results if r[1] == 202}
+    stored = set(
+        json.loads(
+            django_eval(
+                env,
+                "import json; from anpr.models import ViolationEvent\n"
+                f"print(json.dumps(list(ViolationEvent.objects.filter(camera_event_id__startswith='{load.tag}-')"
+                ".values_list('camera_event_id', flat=True))))",
+            )
+        )
+    )
+    lost = len(accepted - stored)
+    n = max(len(results), 1)
+    per_event = (cpu_app + cpu_db) / n * 1000
+    print(
+        f"  CPU per request: gunicorn {cpu_app / n * 1000:.1f} ms, PostgreSQL backends "
+        f"{cpu_db / n * 1000:.1f} ms ({len(db_pids)} seen), load generator "
+        f"{cpu_client / n * 1000:.1f} ms; load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} CPUs shared with other work"
+    )
+    print(
+        f"  => on {os.cpu_count()} otherwise idle CPUs the server side would top out near "
+        f"{(os.cpu_count() or 1) * 1000 / per_event:.0f} events/s (estimate from CPU time, not a measurement)"
+    )
+    print(
+        f"  accepted (202) {len(accepted)}, stored {len(stored)}, lost {lost}, "
+        f"stored without an answer (client timeout) {len(stored - accepted)}; "
+        f"{ingest['rate'] / base['rate']:.2f}x the /healthz rate"
+    )
+    return ingest, lost
+
+
+def event_to_case(
+    env: dict[str, str], load: Load, rate: float, seconds: float
+) -> tuple[float, int, int]:
+    """An open loop at `rate` with the ANPR worker running, then the time from each
+    accepted event (received_at) to its case (attached_at): (p95, cases, accepted)."""
+    results, elapsed = asyncio.run(open_loop(load, seconds, rate))
+    summarize(f"\nopen loop at {rate:g}/s with the ANPR worker ({seconds:.0f} s)", results, elapsed)
+    accepted = sum(1 for r in results if r[1] == 202)
+    deadline = time.monotonic() + 300
+    query = (
+        "import json; from django.db.models import F\n"
+        "from challan.models import ChallanEvidence\n"
+        f"rows = ChallanEvidence.objects.filter(event__camera_event_id__startswith='{load.tag}-')"
+        ".annotate(received=F('event__received_at')).values_list('attached_at', 'received')\n"
+        "print(json.dumps([(a - r).total_seconds() for a, r in rows]))"
+    )
+    while True:
+        delays = json.loads(django_eval(env, query))
+        if len(delays) >= accepted or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    print(
+        f"  event -> case in review queue: {len(delays)}/{accepted} cases, "
+        f"p50 {pct(delays, 0.5):.2f} s, p95 {pct(delays, 0.95):.2f} s, max {max(delays or [0]):.2f} s"
+    )
+    return pct(delays, 0.95), len(delays), accepted
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -356,21 +436,15 @@ def main() -> int:
 
     db = os.environ.get("BENCH_INGEST_DATABASE_URL", DEFAULT_DB)
     broker = os.environ.get("BENCH_BROKER_URL", DEFAULT_BROKER)
-    media = REPO / "var" / "bench_ingest_media"
-    shutil.rmtree(media, ignore_errors=True)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": db,
-        "CELERY_BROKER_URL": broker,
-        "DJANGO_MEDIA_ROOT": str(media),
-        "DJANGO_DEBUG": "0",
-        "DJANGO_LOG_LEVEL": "WARNING",
-    }
     print(
         f"database {urlsplit(db).path[1:]}, broker {broker}, {os.cpu_count()} CPUs, load {os.getloadavg()}"
     )
-    recreate_database(db)
+    env = {
+        **os.environ,
+        **bench_environment(
+            database_url=db, media=REPO / "var" / "bench_ingest_media", CELERY_BROKER_URL=broker
+        ),
+    }
     manage(env, "migrate", "--noinput", "-v", "0")
     token = django_eval(
         env,
@@ -384,10 +458,7 @@ def main() -> int:
             "print(json.dumps(list(Camera.objects.filter(status='active').values_list('code', flat=True))))",
         )
     )
-    subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "config", "purge", "-f", "-Q", "anpr,default"],
-        cwd=REPO, env=env, capture_output=True, check=False,
-    )  # fmt: skip
+    purge_queues(env)
     images = {
         "scene": noise_jpeg(640, 480, args.image_kb, 1),
         "plate": noise_jpeg(640, 480, args.image_kb, 2),
@@ -411,57 +482,19 @@ def main() -> int:
         lost = 0
         if not args.no_sustain:
             load = Load(token, cameras, images, tag="sustain")
-            app_pids = children_of(stack.procs[0].pid)
-            db_pids = postgres_backends(db)  # gunicorn's persistent connections (CONN_MAX_AGE)
-            cpu_app, cpu_db, cpu_client = (
-                process_cpu(app_pids),
-                process_cpu(db_pids),
-                time.process_time(),
-            )
-            results, elapsed = asyncio.run(closed_loop(load.post, args.duration, args.concurrency))
-            cpu_app = process_cpu(app_pids) - cpu_app
-            late = [pid for pid in postgres_backends(db) if pid not in db_pids]  # started meanwhile
-            cpu_db = process_cpu(db_pids) - cpu_db + process_cpu(late)
-            db_pids += late
-            cpu_client = time.process_time() - cpu_client
-            ingest = summarize(
-                f"ingest POST /api/v1/violations/ ({args.duration:.0f} s)", results, elapsed
-            )
-            accepted = {r[0] for r in results if r[1] == 202}
-            stored = set(
-                json.loads(
-                    django_eval(
-                        env,
-                        "import json; from anpr.models import ViolationEvent\n"
-                        "print(json.dumps(list(ViolationEvent.objects.filter(camera_event_id__startswith='sustain-')"
-                        ".values_list('camera_event_id', flat=True))))",
-                    )
-                )
-            )
-            lost = len(accepted - stored)
-            n = max(len(results), 1)
-            per_event = (cpu_app + cpu_db) / n * 1000
-            print(
-                f"  CPU per request: gunicorn {cpu_app / n * 1000:.1f} ms, PostgreSQL backends "
-                f"{cpu_db / n * 1000:.1f} ms ({len(db_pids)} seen), load generator "
-                f"{cpu_client / n * 1000:.1f} ms; load average {os.getloadavg()[0]:.1f} on "
-                f"{os.cpu_count()} CPUs shared with other work"
-            )
-            print(
-                f"  => on {os.cpu_count()} otherwise idle CPUs the server side would top out near "
-                f"{(os.cpu_count() or 1) * 1000 / per_event:.0f} events/s (estimate from CPU time, not a measurement)"
-            )
-            print(
-                f"  accepted (202) {len(accepted)}, stored {len(stored)}, lost {lost}, "
-                f"stored without an answer (client timeout) {len(stored - accepted)}; "
-                f"{ingest['rate'] / base['rate']:.2f}x the /healthz rate"
-            )
+            ingest, lost = sustained(env, stack, db, load, args, base)
 
+        latency = []
         if not args.no_worker_phase:
-            subprocess.run(
-                [sys.executable, "-m", "celery", "-A", "config", "purge", "-f", "-Q", "anpr,default"],
-                cwd=REPO, env=env, capture_output=True, check=False,
-            )  # fmt: skip
+            purge_queues(env)
+            # The sustained phase's events were never read; a batching worker would take
+            # them first (oldest first) and time the backlog, not the open loop.
+            django_eval(
+                env,
+                "from anpr.models import EvidenceImage, ViolationEvent\n"
+                "EvidenceImage.objects.filter(event__camera_event_id__startswith='sustain-').delete()\n"
+                "ViolationEvent.objects.filter(camera_event_id__startswith='sustain-').delete()",
+            )
             stack.worker(args.worker_concurrency)
             started = time.monotonic()
             while time.monotonic() - started < 120:  # start-up, before any event is timed
@@ -474,35 +507,9 @@ def main() -> int:
             print(
                 f"\nANPR worker ({args.worker_concurrency} processes) ready after {time.monotonic() - started:.0f} s"
             )
-            ingest["latency"] = []
             for rate in [float(r) for r in str(args.rate).split(",")]:
-                tag = f"latency{rate:g}"
-                load = Load(token, cameras, images, tag=tag)
-                results, elapsed = asyncio.run(open_loop(load, args.latency_duration, rate))
-                summarize(
-                    f"\nopen loop at {rate:g}/s with the ANPR worker ({args.latency_duration:.0f} s)",
-                    results,
-                    elapsed,
-                )
-                accepted_n = sum(1 for r in results if r[1] == 202)
-                deadline = time.monotonic() + 300
-                query = (
-                    "import json; from django.db.models import F\n"
-                    "from challan.models import ChallanEvidence\n"
-                    f"rows = ChallanEvidence.objects.filter(event__camera_event_id__startswith='{tag}-')"
-                    ".annotate(received=F('event__received_at')).values_list('attached_at', 'received')\n"
-                    "print(json.dumps([(a - r).total_seconds() for a, r in rows]))"
-                )
-                while True:
-                    delays = json.loads(django_eval(env, query))
-                    if len(delays) >= accepted_n or time.monotonic() > deadline:
-                        break
-                    time.sleep(2)
-                print(
-                    f"  event -> case in review queue: {len(delays)}/{accepted_n} cases, "
-                    f"p50 {pct(delays, 0.5):.2f} s, p95 {pct(delays, 0.95):.2f} s, max {max(delays or [0]):.2f} s"
-                )
-                ingest["latency"].append((rate, pct(delays, 0.95), len(delays), accepted_n))
+                load = Load(token, cameras, images, tag=f"latency{rate:g}")
+                latency.append((rate, *event_to_case(env, load, rate, args.latency_duration)))
     finally:
         stack.stop()
 
@@ -515,7 +522,7 @@ def main() -> int:
             f"  p99 {ingest['p99']:.0f} ms (target < 250 ms): {'OK' if ingest['p99'] < 250 else 'MISSED'}"
         )
         print(f"  lost {lost} (target 0): {'OK' if lost == 0 else 'MISSED'}")
-    for rate, p95, cases, accepted_n in ingest.get("latency", []):
+    for rate, p95, cases, accepted_n in latency:
         verdict = "OK" if p95 < 2 and cases == accepted_n else "MISSED"
         target = " (target < 2 s at 100/s)" if rate >= 100 else ""
         print(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,3 +32,18 @@ def process_cpu(pids: list[int]) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+def bench_environment(*, database_url: str, media: Path, **extra: str) -> dict[str, str]:
+    """Environment for a benchmark's Django (in this process or in its servers): this
+    database, dropped and created; an empty media directory; DEBUG off, quiet logs."""
+    recreate_database(database_url)
+    shutil.rmtree(media, ignore_errors=True)
+    return {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": database_url,
+        "DJANGO_MEDIA_ROOT": str(media),
+        "DJANGO_DEBUG": "0",
+        "DJANGO_LOG_LEVEL": "WARNING",
+        **extra,
+    }

@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "bench"))
 
-from tests.bench.common import recreate_database  # noqa: E402
+from tests.bench.common import bench_environment  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/echallan_profile_ingest"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/14"
@@ -66,16 +66,13 @@ def main() -> int:
     import bench_ingest
 
     db = os.environ.get("PROFILE_INGEST_DATABASE_URL", DEFAULT_DB)
-    media = REPO / "var" / "profile_ingest_media"
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=db,
-        CELERY_BROKER_URL=os.environ.get("PROFILE_BROKER_URL", DEFAULT_BROKER),
-        DJANGO_MEDIA_ROOT=str(media),
-        DJANGO_DEBUG="0",
-        DJANGO_LOG_LEVEL="WARNING",
+        bench_environment(
+            database_url=db,
+            media=REPO / "var" / "profile_ingest_media",
+            CELERY_BROKER_URL=os.environ.get("PROFILE_BROKER_URL", DEFAULT_BROKER),
+        )
     )
-    recreate_database(db)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, check=True
     )
