@@ -46,13 +46,15 @@ clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
 
 # Plate OCR model: synthetic data + fast-plate-ocr training in its own venv (TensorFlow
-# stays out of the runtime venv). 56 minutes on the 2-core machine of stop 8 (on the slower kind of stop 7 the
-# longer p2 would take about 2.5 hours); installs the result in
-# anpr/models/ with its model card. TRAIN_ARGS="--scale 0.1" for a quick run.
+# stays out of the runtime venv). 91 minutes on the slower 2-core kind (AMD EPYC, stop 10);
+# installs the result in anpr/models/ with its model card. TRAIN_ARGS="--scale 0.1" for a
+# quick run.
 TRAIN_VENV := .venv-train
-# Plate-like fonts from Debian (Liberation Sans Narrow, FreeSans) where apt is at hand;
+# Plate-like fonts from Debian (Liberation, FreeSans, Roboto Condensed, B612, Nimbus Sans
+# Narrow, Noto Sans Display) where apt is at hand;
 # without them the synthetic plates use DejaVu only and the data differ.
-TRAIN_FONTS := fonts-liberation fonts-freefont-ttf
+TRAIN_FONTS := fonts-liberation fonts-freefont-ttf fonts-roboto-unhinted fonts-b612 \
+	fonts-urw-base35 fonts-noto-core
 train-ocr:
 	-dpkg -s $(TRAIN_FONTS) >/dev/null 2>&1 || apt-get install -y -qq $(TRAIN_FONTS) >/dev/null
 	test -x $(TRAIN_VENV)/bin/python || $(PYTHON) -m venv $(TRAIN_VENV)

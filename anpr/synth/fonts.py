@@ -28,10 +28,23 @@ FONT_FILES = {
     "LiberationSans-Regular.ttf": 3,
     "FreeSansBold.ttf": 1,
     "FreeSans.ttf": 3,
+    # DIN-like faces, the closest Debian has to the Punjab plate font (rounded, even
+    # strokes, flagged 1): Roboto Condensed (fonts-roboto-unhinted), B612 (fonts-b612),
+    # Nimbus Sans Narrow (fonts-urw-base35), Noto Sans Display (fonts-noto-core).
+    "RobotoCondensed-Regular.ttf": 4,
+    "RobotoCondensed-Medium.ttf": 3,
+    "RobotoCondensed-Light.ttf": 2,
+    "RobotoCondensed-Bold.ttf": 1,
+    "B612-Regular.otf": 2,
+    "B612-Bold.otf": 1,
+    "NimbusSansNarrow-Regular.otf": 2,
+    "NimbusSansNarrow-Bold.otf": 1,
+    "NotoSansDisplay-Regular.ttf": 2,
 }
 
 SEARCH_DIRS = [
     "/usr/share/fonts/truetype",
+    "/usr/share/fonts/opentype",
     "/usr/share/fonts/TTF",
     "/usr/share/fonts",
     "/usr/local/share/fonts",

@@ -10,7 +10,7 @@ commercial and motorcycle plates.
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -56,8 +56,8 @@ def _digits(rng: np.random.Generator, n: int, *, leading_zero: bool = False) -> 
 
 def punjab_series(rng: np.random.Generator) -> str:
     r = rng.random()
-    if r < 0.45:  # Lahore: LE, LEA..LEH
-        return "LE" + ("" if rng.random() < 0.3 else str(rng.choice(list("ABCDEFGH"))))
+    if r < 0.5:  # Lahore: LE, LEA..LEH (plain LE is common on the road: 5 of 40 dev photos)
+        return "LE" + ("" if rng.random() < 0.4 else str(rng.choice(list("ABCDEFGH"))))
     if r < 0.6:
         return str(
             rng.choice(
@@ -88,8 +88,16 @@ def sindh_series(rng: np.random.Generator) -> str:
     return _letters(rng, int(rng.choice([2, 3], p=[0.25, 0.75])))
 
 
+def registration_year(rng: np.random.Generator) -> str:
+    """Two-digit year: any of 00..25, but half the time 05..20, the years most cars on the
+    road were registered in (the dev photos: 07, 08, 09, 11..14, 19, 20)."""
+    if rng.random() < 0.5:
+        return f"{int(rng.integers(5, 21)):02d}"
+    return f"{int(rng.integers(0, 26)):02d}"
+
+
 def make_text(style: str, rng: np.random.Generator) -> PlateText:
-    year = f"{int(rng.integers(0, 26)):02d}"
+    year = registration_year(rng)
     if style == "punjab":
         number = _digits(rng, int(rng.choice([1, 2, 3, 4], p=[0.03, 0.07, 0.3, 0.6])))
         return PlateText(style, punjab_series(rng), year, number)
@@ -330,16 +338,92 @@ def _screws(p: Painter, positions, r: float) -> None:
         p.circle((x + r * 0.2, y - r * 0.2), r * 0.35, tuple(min(255, c * 1.3) for c in metal))
 
 
-def _year_box(p: Painter, text: PlateText, box, color) -> None:
-    """The small two-digit year after a dash or dot, top right of the series line."""
-    x, y, w, h = box
+@dataclass(frozen=True)
+class _YearLayout:
+    """Where the small year goes on the series line (widths in plate pixels)."""
+
+    sep: str  # "-": a short thick dash, "·": a small square dot, "": nothing
+    gap: float  # series -> separator
+    sep_w: float
+    sep_gap: float  # separator -> digits
+    digits_w: float
+    digits_h: float
+
+    @property
+    def width(self) -> float:
+        return self.gap + self.sep_w + self.sep_gap + self.digits_w
+
+
+def _year_layout(rng: np.random.Generator, line_h: float) -> _YearLayout:
+    """What the dev photos show (LEC-13-1940, LEB-07-9664, LE-19-4148): the year is two
+    tall, narrow digits (each about half as wide as high, thin strokes), 0.5-0.75 of the
+    series height, after a clear gap and a short thick dash or a square dot. The first
+    drawings had wide, superscript-like digits after a long thin dash."""
+    sep = str(rng.choice(["-", "-", "-", "·", ""]))
+    sep_w = {"-": _u(rng, 0.16, 0.32), "·": _u(rng, 0.08, 0.14), "": 0.0}[sep] * line_h
+    digits_h = line_h * _u(rng, 0.5, 0.75)
+    return _YearLayout(
+        sep=sep,
+        gap=line_h * _u(rng, 0.2, 0.55),
+        sep_w=sep_w,
+        sep_gap=line_h * _u(rng, 0.08, 0.25) if sep else 0.0,
+        # two digits at 0.38-0.6 of their height each, plus the space between them
+        digits_w=digits_h * _u(rng, 0.38, 0.6) * 2.15,
+        digits_h=digits_h,
+    )
+
+
+def _year_font(rng: np.random.Generator, font: str | None) -> str | None:
+    """The year is printed in a light condensed face: a regular-weight font most times."""
+    fonts, _ = font_choices()
+    light = [f for f in fonts if f is not None and "Bold" not in f]
+    if light and rng.random() < 0.7:
+        return light[int(rng.integers(len(light)))]
+    return font
+
+
+def _year_box(
+    p: Painter,
+    text: PlateText,
+    layout: _YearLayout,
+    x: float,
+    line_y: float,
+    line_h: float,
+    color,
+    *,
+    emboss: float,
+) -> None:
+    """The small two-digit year after the series, top line right. Mostly on the series'
+    baseline (as in the dev photos), sometimes higher up; a screw head sometimes sits on
+    top of it."""
     rng = p.rng
-    sep = str(rng.choice(["-", "-", "·", ""]))
-    if sep == "-":
-        p.rect(x, y + h * 0.42, x + w * 0.22, y + h * 0.56, color)
-    elif sep == "·":
-        p.circle((x + w * 0.1, y + h * 0.48), h * 0.08, color)
-    p.text(text.year, (x + w * 0.3, y, w * 0.7, h), color)
+    h = layout.digits_h
+    if rng.random() < 0.65:  # bottom-aligned with the series letters
+        y = line_y + line_h - h + _u(rng, -0.06, 0.03) * line_h
+    else:
+        y = line_y + _u(rng, -0.05, 1.0) * (line_h - h)
+    sx = x + layout.gap
+    cy = y + h * _u(rng, 0.4, 0.6)  # the separator sits about mid-height of the digits
+    if layout.sep == "-":
+        t = line_h * _u(rng, 0.11, 0.2)
+        p.rect(sx, cy - t / 2, sx + layout.sep_w, cy + t / 2, color)
+    elif layout.sep == "·":
+        p.rect(sx, cy - layout.sep_w / 2, sx + layout.sep_w, cy + layout.sep_w / 2, color)
+    dx = sx + layout.sep_w + layout.sep_gap
+    p.text(
+        text.year,
+        (dx, y, layout.digits_w, h),
+        color,
+        emboss=emboss,
+        font=_year_font(rng, p.font),
+    )
+    if rng.random() < 0.3:  # a fixing screw just above, or biting into, the year digits
+        r = p.h * _u(rng, 0.03, 0.055)
+        _screws(
+            p,
+            [(dx + layout.digits_w * _u(rng, 0.2, 0.8), y - r * _u(rng, -0.2, 1.3))],
+            r,
+        )
 
 
 def render_punjab(
@@ -375,15 +459,26 @@ def render_punjab(
     bot_y = min(top_y + line_h + gap, H * 0.95 - num_h)
     char_w = line_h * _u(rng, 0.58, 0.82)
     series_w = char_w * len(text.series)
-    year_w = line_h * _u(rng, 0.9, 1.2) if text.year else 0.0
+    year = _year_layout(rng, line_h) if text.year else None
+    year_w = year.width if year else 0.0
+    if year and series_w + year_w > right - left:  # squeeze the year group, never overlap
+        k = (right - left - series_w) / year_w
+        year = replace(
+            year,
+            gap=year.gap * k,
+            sep_w=year.sep_w * k,
+            sep_gap=year.sep_gap * k,
+            digits_w=year.digits_w * k,
+        )
+        year_w = year.width
     free = max(0.0, right - left - series_w - year_w)
     series_x = left + _u(rng, 0.0, 0.45) * free
     tracking = _u(rng, 0.0, 0.2) if rng.random() < 0.6 else 0.0
     p.text(text.series, (series_x, top_y, series_w, line_h), ink, emboss=emboss, tracking=tracking)
-    if text.year:
-        yx = min(series_x + series_w + _u(rng, 0.01, 0.06) * W, right - year_w)
-        yh = line_h * _u(rng, 0.42, 0.65)
-        _year_box(p, text, (yx, top_y + _u(rng, -0.05, 0.2) * line_h, year_w, yh), ink)
+    if year:
+        # mostly right after the series; sometimes pushed out towards the rim (LEB-14-5397)
+        yx = series_x + series_w + (_u(rng, 0.0, 0.6) * free if rng.random() < 0.25 else 0.0)
+        _year_box(p, text, year, min(yx, right - year_w), top_y, line_h, ink, emboss=emboss)
     num_w = min(right - left, char_w * _u(rng, 0.95, 1.15) * len(text.number))
     num_x = left + (right - left - num_w) * _u(rng, 0.0, 0.4)
     p.text(text.number, (num_x, bot_y, num_w, num_h), ink, emboss=emboss, tracking=tracking)

@@ -15,14 +15,12 @@ MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 
 # How the committed model was actually produced, where it differs from a clean rerun.
 HISTORY = """The committed model is exactly what `make train-ocr` produced from scratch (data
-generation included) on a 2-core machine of this project, with Debian's fonts-liberation
-and fonts-freefont-ttf installed (the Makefile installs them where apt is at hand). Other
-work (tests, benchmarks) shared the two cores for part of the run, so the time below is
-an upper bound for an idle machine of that kind. At stop 9 the int8 model was made again
-from the same float model with 7-bit weights (`reduce_range`, now what `quantize.py`
-does): the full-range int8 model saturated on a CPU with AVX2 and no VNNI (synthetic
-test 69.9 % against the float model's 84.2 % there). The figures below were measured on
-that CPU."""
+generation included) on a 2-core machine of this project (AMD EPYC, AVX2, no VNNI: the
+slower kind), with the Makefile's Debian fonts installed (fonts-liberation,
+fonts-freefont-ttf, fonts-roboto-unhinted, fonts-b612, fonts-urw-base35, fonts-noto-core).
+The machine was otherwise idle. The synthetic test set is drawn by the same generator as
+the training data; it got harder with this model's fonts and year layout (the previous
+model, trained on the older generator, reads 76.6 % of it and 37.7 % of the dev set)."""
 TRAINING = Path(__file__).resolve().parent
 
 
@@ -132,8 +130,10 @@ Dev-set misreads when this card was written:
 ## Data recipe
 
 `anpr/synth/` draws every plate style met in Karachi with Pillow/OpenCV (DejaVu Sans,
-Liberation Sans, Liberation Sans Narrow and FreeSans, regular, bold and condensed
-weights; letter-spaced text):
+Liberation Sans, Liberation Sans Narrow, FreeSans, and the DIN-like Roboto Condensed,
+B612, Nimbus Sans Narrow and Noto Sans Display; regular, bold, light and condensed
+weights; letter-spaced text; the Punjab year as two tall narrow digits after a short
+thick dash or a square dot, sometimes under a screw head):
 Punjab two-line white plates with the green band, emblem and PUNJAB (with and without
 the two-digit year), new Punjab one-line, Sindh yellow/white with SINDH and the small
 year, old Karachi one-letter series with KARACHI, Islamabad (ICT, blue band), green

@@ -225,6 +225,12 @@ def report(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller sets, shorter timings")
+    parser.add_argument(
+        "--baseline-model",
+        type=Path,
+        default=None,
+        help="another .onnx (e.g. the previous model, from git show) measured in the same run",
+    )
     args = parser.parse_args()
     n_synth = 300 if args.quick else 1000
     min_seconds = 1.5 if args.quick else 4.0
@@ -258,12 +264,15 @@ def main() -> None:
         print(f"crops/s at batch {b:>2}, {procs} processes x 1 thread: {rate:8.1f}")
     print(f"peak RSS of a reader process: {reader_rss_mb(3.0):.0f} MB")
 
-    if FLOAT_MODEL.exists():  # the same figures for the float model, in the same run
-        float_reader, float_read = fast_plate_ocr(FLOAT_MODEL)
-        print(f"\nbaseline: the float model {float_reader.model_version}")
+    baselines = [FLOAT_MODEL] if FLOAT_MODEL.exists() else []
+    if args.baseline_model:  # e.g. the model this one replaces, for a same-run ratio
+        baselines.append(args.baseline_model)
+    for model in baselines:  # the same figures for other models, in the same run
+        base_reader, base_read = fast_plate_ocr(model)
+        print(f"\nbaseline: {model} {base_reader.model_version}")
         report(
-            "fast-plate-ocr float32 (pk_plate_ocr_fp32.onnx)",
-            float_read,
+            f"fast-plate-ocr {model.name}",
+            base_read,
             synth_items=synth_items,
             dev_items=dev_items,
             crops=crops,
@@ -272,9 +281,7 @@ def main() -> None:
             min_seconds=min_seconds,
         )
         for b in (1, 32):
-            rate = parallel_rate(
-                crops, batch=b, processes=procs, seconds=min_seconds, model=FLOAT_MODEL
-            )
+            rate = parallel_rate(crops, batch=b, processes=procs, seconds=min_seconds, model=model)
             print(f"crops/s at batch {b:>2}, {procs} processes x 1 thread: {rate:8.1f}")
 
     if shutil.which("tesseract"):
