@@ -25,6 +25,11 @@ import numpy as np
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_MODEL = MODELS_DIR / "pk_plate_ocr.onnx"
 DEFAULT_READER = "anpr.readers.FastPlateOcrReader"
+# Border added around every crop (a fraction of its size, edge pixels repeated): the model
+# learnt from detector-like crops with a margin round the plate, and crops cut to the
+# plate's rim read worse (int8 model: dev set 60.7 % -> 68.9 % of plates with it; synthetic
+# test set 63.2 % with both changes here, 63.9 % with neither).
+CROP_MARGIN = 0.03
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,17 @@ class FastPlateOcrReader:
             image = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
         else:
             image = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
-        image = cv2.resize(image, (cfg.img_width, cfg.img_height), interpolation=cv2.INTER_LINEAR)
+        h, w = image.shape[:2]
+        dy, dx = round(h * CROP_MARGIN), round(w * CROP_MARGIN)
+        image = cv2.copyMakeBorder(image, dy, dy, dx, dx, cv2.BORDER_REPLICATE)
+        # Shrinking averages the pixels (INTER_AREA): linear sampling of a 300 px crop
+        # down to 128 px aliases the strokes (dev set 57.4 % -> 60.7 % plates read).
+        shrink = image.shape[1] > cfg.img_width or image.shape[0] > cfg.img_height
+        image = cv2.resize(
+            image,
+            (cfg.img_width, cfg.img_height),
+            interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR,
+        )
         if image.ndim == 2:
             image = image[:, :, None]
         return image

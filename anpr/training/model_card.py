@@ -100,7 +100,8 @@ two lines) and returns letters and digits, e.g. `LEA122545` for a Punjab plate
 - Architecture: fast-plate-ocr CCT (`anpr/training/cct_pk.yaml`): 4 conv tokenizer
   layers with max pooling, 4 transformer layers (dim 64, 1 head), relu everywhere (gelu
   exports an `Erfc` node onnxruntime refuses)
-- Input: 64x128 grayscale, uint8, stretched (no letterbox); `pk_plate_ocr_plate_config.yaml`
+- Input: 64x128 grayscale, uint8, stretched (no letterbox); `pk_plate_ocr_plate_config.yaml`. The reader
+  (`anpr/readers.py`) adds a 3 % border round each crop and shrinks with pixel averaging
 - Output: 10 slots over `0-9A-Z` plus pad `_`, with per-character probabilities
 
 ## Metrics

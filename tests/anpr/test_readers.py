@@ -85,6 +85,22 @@ def test_reader_takes_grayscale_and_odd_sizes(reader):
 
 
 @needs_model
+def test_prepare_adds_a_margin_and_averages_when_shrinking(reader):
+    # A black crop with a white band along its left edge: the repeated border widens the
+    # band (20 of 200 px -> 26 of 212 px: 15-16 of 128 columns instead of 12-13).
+    crop = np.zeros((100, 200), np.uint8)
+    crop[:, :20] = 255
+    image = reader.prepare(crop)
+    assert image.shape == (64, 128, 1)
+    assert 15 <= int((image[32, :, 0] > 127).sum()) <= 16
+    # One-pixel stripes shrunk 4x: averaging gives flat grey, point sampling would alias.
+    stripes = np.zeros((256, 512), np.uint8)
+    stripes[:, ::2] = 255
+    middle = reader.prepare(stripes)[8:-8, 8:-8, 0]
+    assert 110 <= middle.min() and middle.max() <= 145
+
+
+@needs_model
 def test_get_plate_reader_is_cached_and_versioned():
     assert get_plate_reader() is get_plate_reader()
     assert get_plate_reader().model_version.startswith("pk_plate_ocr@")
