@@ -53,7 +53,7 @@ class Phase:
 # Step times on this project's 2-core machines: 0.18-0.32 s at batch 16 (p1, library
 # default augmentation), 0.21-0.57 s at batch 32 (p2), depending on the machine drawn;
 # drawing a plate costs 13-25 ms of one core. The recipe is sized to the 90-minute budget
-# on the slower kind (AMD EPYC without VNNI: 0.24 s and 0.41 s per step with the narrow
+# on the slower kind (AMD EPYC without VNNI: 0.24 s and 0.43 s per step with the narrow
 # tokenizer of cct_pk.yaml), so p2 reads 30,000 plates for 10 epochs (9,400 steps).
 PHASES = [
     # p1 breaks the plateau (plate accuracy stays at 0 for ~2,000 steps) on a small set.
