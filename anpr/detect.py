@@ -14,8 +14,12 @@ import numpy as np
 Box = tuple[int, int, int, int]
 
 
-def crop_box(image: np.ndarray, box: Box, *, margin: float = 0.08) -> np.ndarray:
-    """Crop a box with a small margin, the way the OCR model was trained to see plates."""
+def crop_box(image: np.ndarray, box: Box, *, margin: float = 0.05) -> np.ndarray:
+    """Crop a box with a small margin, the way the OCR model was trained to see plates.
+
+    The reader adds its own border of 3 % (`anpr.readers.CROP_MARGIN`) to every crop, so
+    5 % here gives a found plate the same 8 % in all as before that border; 8 % here on
+    top of it read 70.3 % of 300 synthetic scenes, against 71.3 % with 5 %."""
     x, y, w, h = box
     mx, my = int(w * margin), int(h * margin)
     H, W = image.shape[:2]

@@ -1,8 +1,10 @@
 """Find TrueType fonts that install here, with fallbacks that always exist.
 
-Order of preference: DejaVu from the system (Debian fonts-dejavu-core), DejaVu bundled
-with matplotlib (in .venv-train), then Pillow's built-in scalable font. Plate fonts are
-plain condensed sans-serifs, so DejaVu Sans Condensed Bold is the closest match.
+Every font of FONT_FILES found in the system font directories is drawn with its weight;
+DejaVu comes from the system (Debian fonts-dejavu-core) or with matplotlib (in
+.venv-train), and Pillow's built-in scalable font is the last resort. Plate fonts are
+plain condensed sans-serifs; the DIN-like Roboto Condensed is the closest Debian has to
+the Punjab plate font, and `make train-ocr` installs the others it lists.
 """
 
 from __future__ import annotations
