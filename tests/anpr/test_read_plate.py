@@ -286,7 +286,10 @@ def test_the_sweep_queues_again_events_a_lost_message_left_unread(tracs, monkeyp
 
     assert tasks.events_stuck_redispatch() == 1
     assert sent == [old.pk]  # the new one is still inside ANPR_STUCK_AFTER_SECONDS
-    assert new.status == "received"
+    # The sweep only queues: both events still wait for a worker to claim them.
+    old.refresh_from_db()
+    new.refresh_from_db()
+    assert (old.status, new.status) == ("received", "received")
 
 
 def test_an_event_the_broker_could_not_take_is_stored_answered_and_swept_later(
@@ -304,6 +307,7 @@ def test_an_event_the_broker_could_not_take_is_stored_answered_and_swept_later(
         event = ingest(client)  # no exception: the camera gets its 202
 
     assert len(callbacks) == 1
+    event.refresh_from_db()  # stored, waiting for the sweep: neither lost nor failed
     assert event.status == "received"
     ViolationEvent.objects.filter(pk=event.pk).update(
         received_at=timezone.now() - timedelta(minutes=10)
