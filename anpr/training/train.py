@@ -70,6 +70,23 @@ PHASES = [
         augmentation="augmentation.yaml",
     ),
 ]
+# The recipe for a lent GPU machine (16 cores, one H100/H200, Keras on the torch backend):
+# the same two steps with far more plates. g1 breaks the plateau at batch 32; g2 draws
+# 100,000 fresh plates (while g1 trains) and reads them at batch 128. g2's epochs are what
+# fitted the machine's time budget (`--deadline`); training.json records what ran.
+GPU_PHASES = [
+    Phase("g1", n_train=20_000, epochs=4, batch_size=32, lr=1e-3, seed=11),
+    Phase(
+        "g2",
+        n_train=100_000,
+        epochs=10,
+        batch_size=128,
+        lr=2e-3,
+        seed=12,
+        augmentation="augmentation.yaml",
+    ),
+]
+RECIPES = {"cpu": PHASES, "gpu": GPU_PHASES}
 N_VAL = 1_000
 VAL_SEED = 777
 
@@ -124,7 +141,10 @@ def generate(out_dir: Path, n: int, seed: int, *, color: str, workers: int) -> P
 
 def _cli() -> list[str]:
     exe = Path(sys.executable).with_name("fast-plate-ocr")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "fast_plate_ocr.cli.cli"]
+    if exe.exists():
+        return [str(exe)]
+    # Installed without its console script (pip --target): the module has no __main__.
+    return [sys.executable, "-c", "from fast_plate_ocr.cli.cli import main_cli; main_cli()"]
 
 
 def run_phase(
@@ -165,7 +185,7 @@ def run_phase(
         "--seed",
         str(args.seed + phase.seed),
         "--workers",
-        "1",
+        str(args.loader_workers),
     ]
     if weights is not None:
         cmd += ["--weights-path", str(weights)]
@@ -175,6 +195,13 @@ def run_phase(
     proc = subprocess.Popen(cmd)
     while proc.poll() is None:
         time.sleep(5)
+        late = args.deadline is not None and time.time() > args.deadline
+        if late and _epochs_done(out) >= 1:
+            # Out of (lent machine) time: keep the last finished epoch's weights.
+            print(f"deadline: stopping {phase.name} after {_epochs_done(out)} epochs", flush=True)
+            proc.terminate()
+            proc.wait()
+            break
         if phase.stop_after and _epochs_done(out) >= phase.stop_after:
             # The cosine schedule was laid out for `epochs`; stopping early keeps its
             # higher learning rate for the next phase, which decays it properly.
@@ -196,12 +223,39 @@ def _epochs_done(out: Path) -> int:
         return max(0, sum(1 for _ in f) - 1)
 
 
+PORTABLE = "last.portable.keras"
+
+
+def make_portable(run_dir: Path, model_config: Path, plate_config: Path) -> Path:
+    """last.keras's weights in a model saved without its optimizer.
+
+    A model trained on Keras' torch or jax backend saves that backend's optimizer class,
+    which TensorFlow (needed by the ONNX export) cannot load; the weights alone load anywhere.
+    """
+    import keras
+    from fast_plate_ocr.train.model.config import load_plate_config_from_yaml
+    from fast_plate_ocr.train.model.model_builders import build_model
+    from fast_plate_ocr.train.model.model_schema import load_model_config_from_yaml
+
+    model = build_model(
+        load_model_config_from_yaml(model_config), load_plate_config_from_yaml(plate_config)
+    )
+    model.load_weights(run_dir / "last.keras")
+    target = run_dir / PORTABLE
+    model.save(target)
+    print(f"portable weights ({keras.backend.backend()}): {target}", flush=True)
+    return target
+
+
 def export(run_dir: Path, plate_config: Path) -> Path:
+    model = run_dir / PORTABLE
+    if not model.exists():
+        model = run_dir / "last.keras"
     cmd = [
         *_cli(),
         "export",
         "-m",
-        str(run_dir / "last.keras"),
+        str(model),
         "--format",
         "onnx",
         "--plate-config-file",
@@ -211,7 +265,7 @@ def export(run_dir: Path, plate_config: Path) -> Path:
     ]
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
-    return run_dir / "last.onnx"
+    return run_dir / model.with_suffix(".onnx").name
 
 
 # The int8 model replaces the float one when its synthetic-test plate accuracy is at most
@@ -246,6 +300,30 @@ def quantize_and_pick(float_onnx: Path, plate_config: Path) -> tuple[Path, dict]
     return (int8 if keep else float_onnx), record
 
 
+def _machine() -> str:
+    """Where training ran: CPU count and model, and the GPU if Keras' backend had one."""
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = ""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        gpu = out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout else ""
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return f"{os.cpu_count()} x {cpu}" + (f", {gpu}" if gpu else "")
+
+
 def _last_metrics(run_dir: Path) -> dict:
     log = run_dir / "training_log.csv"
     if not log.exists():
@@ -266,7 +344,27 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--model-config", type=Path, default=HERE / "cct_pk.yaml")
     parser.add_argument("--plate-config", type=Path, default=HERE / "plate_config.yaml")
-    parser.add_argument("--phases", default=",".join(p.name for p in PHASES), help="phases to run")
+    parser.add_argument(
+        "--recipe", choices=sorted(RECIPES), default="cpu", help="cpu: 2 cores; gpu: a lent GPU"
+    )
+    parser.add_argument("--phases", default=None, help="phases to run (default: all the recipe's)")
+    parser.add_argument(
+        "--loader-workers", type=int, default=1, help="fast-plate-ocr data loader threads"
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="override the last phase's epochs (time budget)"
+    )
+    parser.add_argument(
+        "--deadline", type=float, default=None, help="unix time: stop training after an epoch"
+    )
+    parser.add_argument(
+        "--generate-only", action="store_true", help="draw the phases' plates and stop"
+    )
+    parser.add_argument(
+        "--train-only",
+        action="store_true",
+        help="stop after training (no TensorFlow needed: export later with --finish)",
+    )
     parser.add_argument("--weights", type=Path, default=None, help="start from these weights")
     parser.add_argument(
         "--scale", type=float, default=1.0, help="scale images and epochs (quick runs)"
@@ -284,16 +382,38 @@ def main() -> None:
     val_csv = generate(data / "val", N_VAL, VAL_SEED, color="grayscale", workers=args.workers)
     timings = {"generate_val_s": round(time.monotonic() - started, 1)}
     weights = args.weights
-    phases = [p for p in PHASES if p.name in args.phases.split(",")]
-    run_dir = args.finish
-    for phase in [] if args.finish else phases:
-        if args.scale != 1.0:
-            phase = replace(
-                phase,
-                n_train=max(200, int(phase.n_train * args.scale)),
-                epochs=max(1, round(phase.epochs * args.scale)),
+    recipe = RECIPES[args.recipe]
+    names = args.phases.split(",") if args.phases else [p.name for p in recipe]
+    phases = [p for p in recipe if p.name in names]
+    if args.scale != 1.0:
+        phases = [
+            replace(
+                p,
+                n_train=max(200, int(p.n_train * args.scale)),
+                epochs=max(1, round(p.epochs * args.scale)),
                 stop_after=None,
             )
+            for p in phases
+        ]
+    if args.epochs is not None and phases:
+        phases[-1] = replace(phases[-1], epochs=args.epochs)
+    if args.generate_only:
+        for phase in phases:
+            t0 = time.monotonic()
+            generate(
+                data / (phase.data_from or phase.name),
+                phase.n_train,
+                phase.seed,
+                color="grayscale",
+                workers=args.workers,
+            )
+            seconds = round(time.monotonic() - t0, 1)
+            print(f"generated {phase.name} in {seconds} s", flush=True)
+            (args.out / f"generate_{phase.name}_s").write_text(str(seconds))
+        return
+    run_dir = args.finish
+    ran: list[Phase] = []
+    for phase in [] if args.finish else phases:
         t0 = time.monotonic()
         run_dir = run_phase(
             phase, data=data, val_csv=val_csv, runs=runs, weights=weights, args=args
@@ -302,19 +422,50 @@ def main() -> None:
         # "best" would be the first epoch; with EMA weights and cosine decay the last is best.
         weights = run_dir / "last.keras"
         timings[f"{phase.name}_s"] = round(time.monotonic() - t0, 1)
+        ran.append(replace(phase, epochs=_epochs_done(run_dir.parent)))
     assert run_dir is not None
+    # What ran (phases, where, how long) is kept beside the runs so that a later --finish,
+    # possibly on another machine, records it: a GPU run trains, a CPU run exports.
+    run_file = args.out / "run.json"
+    if ran:
+        # A run that starts from given weights continues the one recorded before it.
+        continuing = args.weights is not None and run_file.exists()
+        previous_run = json.loads(run_file.read_text()) if continuing else {}
+        run_file.write_text(
+            json.dumps(
+                {
+                    "recipe": args.recipe,
+                    "machine": _machine(),
+                    "phases": previous_run.get("phases", []) + [asdict(p) for p in ran],
+                }
+            )
+        )
+    if ran and os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        make_portable(run_dir, args.model_config, args.plate_config)
+    if args.train_only:
+        timings_file = args.out / "timings.json"
+        previous = json.loads(timings_file.read_text()) if timings_file.exists() else {}
+        timings = {**previous, **{k: v for k, v in timings.items() if v >= 1.0}}
+        timings_file.write_text(json.dumps(timings))
+        print(f"trained: {run_dir}", flush=True)
+        return
     float_path = export(run_dir, args.plate_config)
     onnx_path, quantization = quantize_and_pick(float_path, args.plate_config)
     # Phases may run in separate invocations (--phases p2 --weights ...): keep all timings.
     timings_file = args.out / "timings.json"
     previous = json.loads(timings_file.read_text()) if timings_file.exists() else {}
     timings = {**previous, **{k: v for k, v in timings.items() if v >= 1.0}}  # cached steps ~0 s
+    for separate in args.out.glob("generate_*_s"):  # --generate-only runs
+        timings[separate.name] = float(separate.read_text())
     timings_file.write_text(json.dumps(timings))
     timings["total_s"] = round(sum(v for k, v in timings.items() if k != "total_s"), 1)
 
+    run = json.loads(run_file.read_text()) if run_file.exists() else {}
     record = {
         "seed": args.seed,
-        "phases": [asdict(p) for p in PHASES],
+        "recipe": run.get("recipe", args.recipe),
+        "machine": run.get("machine", _machine()),
+        "phases": run.get("phases") or [asdict(p) for p in phases],
         "n_val": N_VAL,
         "scale": args.scale,
         "timings": timings,
