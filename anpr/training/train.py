@@ -128,9 +128,13 @@ def generate(out_dir: Path, n: int, seed: int, *, color: str, workers: int) -> P
         return csv_path
     jobs = [(out_dir, seed, s, min(CHUNK, n - s), color) for s in range(0, n, CHUNK)]
     rows: list[tuple[str, str]] = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for chunk in pool.map(_chunk, jobs):
-            rows.extend(chunk)
+    if workers <= 1:  # in this process: forking a process that runs threads can deadlock
+        for job in jobs:
+            rows.extend(_chunk(job))
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for chunk in pool.map(_chunk, jobs):
+                rows.extend(chunk)
     tmp = csv_path.with_suffix(".tmp")
     with tmp.open("w", newline="") as f:
         writer = csv.writer(f)
