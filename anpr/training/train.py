@@ -100,7 +100,6 @@ def _chunk(args: tuple[Path, int, int, int, str]) -> list[tuple[str, str]]:
             return [(row[0], row[1]) for row in csv.reader(f)]
     from anpr.synth import synth_plate
 
-    cv2.setNumThreads(1)  # one process per core already
     # One generator per chunk: the data depends on the seed only, not on the worker count.
     rng = np.random.default_rng([seed, start])
     rows = []
@@ -132,7 +131,8 @@ def generate(out_dir: Path, n: int, seed: int, *, color: str, workers: int) -> P
         for job in jobs:
             rows.extend(_chunk(job))
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # One process per core already: each draws with one OpenCV thread.
+        with ProcessPoolExecutor(workers, initializer=cv2.setNumThreads, initargs=(1,)) as pool:
             for chunk in pool.map(_chunk, jobs):
                 rows.extend(chunk)
     tmp = csv_path.with_suffix(".tmp")
@@ -154,16 +154,21 @@ def _cli() -> list[str]:
     return [sys.executable, "-c", "from fast_plate_ocr.cli.cli import main_cli; main_cli()"]
 
 
-def run_phase(
-    phase: Phase, *, data: Path, val_csv: Path, runs: Path, weights: Path | None, args
-) -> Path:
-    train_csv = generate(
+def phase_data(phase: Phase, data: Path, *, workers: int) -> Path:
+    """The phase's plates and annotations CSV (drawn once, then reused)."""
+    return generate(
         data / (phase.data_from or phase.name),
         phase.n_train,
         phase.seed,
         color="grayscale",
-        workers=args.workers,
+        workers=workers,
     )
+
+
+def run_phase(
+    phase: Phase, *, data: Path, val_csv: Path, runs: Path, weights: Path | None, args
+) -> Path:
+    train_csv = phase_data(phase, data, workers=args.workers)
     out = runs / phase.name
     shutil.rmtree(out, ignore_errors=True)
     cmd = [
@@ -307,6 +312,18 @@ def quantize_and_pick(float_onnx: Path, plate_config: Path) -> tuple[Path, dict]
     return (int8 if keep else float_onnx), record
 
 
+def _save_timings(out: Path, timings: dict) -> dict:
+    """Merge into out/timings.json: phases may run in separate invocations (--phases p2
+    --weights ..., or a GPU run then --finish); steps found cached (~0 s) keep their time."""
+    timings_file = out / "timings.json"
+    previous = json.loads(timings_file.read_text()) if timings_file.exists() else {}
+    merged = {**previous, **{k: v for k, v in timings.items() if v >= 1.0}}
+    for separate in out.glob("generate_*_s"):  # --generate-only runs, possibly concurrent
+        merged[separate.name] = float(separate.read_text())
+    timings_file.write_text(json.dumps(merged))
+    return merged
+
+
 def _machine() -> str:
     """Where training ran: CPU count and model, and the GPU if Keras' backend had one."""
     cpu = "unknown CPU"
@@ -362,7 +379,10 @@ def main() -> None:
         "--epochs", type=int, default=None, help="override the last phase's epochs (time budget)"
     )
     parser.add_argument(
-        "--deadline", type=float, default=None, help="unix time: stop training after an epoch"
+        "--deadline",
+        type=float,
+        default=None,
+        help="unix time: past it, stop and keep the last finished epoch",
     )
     parser.add_argument(
         "--generate-only", action="store_true", help="draw the phases' plates and stop"
@@ -407,13 +427,7 @@ def main() -> None:
     if args.generate_only:
         for phase in phases:
             t0 = time.monotonic()
-            generate(
-                data / (phase.data_from or phase.name),
-                phase.n_train,
-                phase.seed,
-                color="grayscale",
-                workers=args.workers,
-            )
+            phase_data(phase, data, workers=args.workers)
             seconds = round(time.monotonic() - t0, 1)
             print(f"generated {phase.name} in {seconds} s", flush=True)
             (args.out / f"generate_{phase.name}_s").write_text(str(seconds))
@@ -450,21 +464,12 @@ def main() -> None:
     if ran and os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
         make_portable(run_dir, args.model_config, args.plate_config)
     if args.train_only:
-        timings_file = args.out / "timings.json"
-        previous = json.loads(timings_file.read_text()) if timings_file.exists() else {}
-        timings = {**previous, **{k: v for k, v in timings.items() if v >= 1.0}}
-        timings_file.write_text(json.dumps(timings))
+        _save_timings(args.out, timings)
         print(f"trained: {run_dir}", flush=True)
         return
     float_path = export(run_dir, args.plate_config)
     onnx_path, quantization = quantize_and_pick(float_path, args.plate_config)
-    # Phases may run in separate invocations (--phases p2 --weights ...): keep all timings.
-    timings_file = args.out / "timings.json"
-    previous = json.loads(timings_file.read_text()) if timings_file.exists() else {}
-    timings = {**previous, **{k: v for k, v in timings.items() if v >= 1.0}}  # cached steps ~0 s
-    for separate in args.out.glob("generate_*_s"):  # --generate-only runs
-        timings[separate.name] = float(separate.read_text())
-    timings_file.write_text(json.dumps(timings))
+    timings = _save_timings(args.out, timings)
     timings["total_s"] = round(sum(v for k, v in timings.items() if k != "total_s"), 1)
 
     run = json.loads(run_file.read_text()) if run_file.exists() else {}
