@@ -170,6 +170,12 @@ def run_phase(
 ) -> Path:
     train_csv = phase_data(phase, data, workers=args.workers)
     out = runs / phase.name
+    if weights is not None and weights.resolve().is_relative_to(out.resolve()):
+        # Resuming this phase from its own last run (a lent machine's time ran out): keep
+        # the weights out of the folder that is cleared for the new run.
+        kept = runs / f"{phase.name}-resume.keras"
+        shutil.copy(weights, kept)
+        weights = kept
     shutil.rmtree(out, ignore_errors=True)
     cmd = [
         *_cli(),
@@ -434,6 +440,14 @@ def main() -> None:
         return
     run_dir = args.finish
     ran: list[Phase] = []
+    run_file = args.out / "run.json"
+    # A run that starts from given weights continues the one recorded before it; a phase
+    # run again (resumed) adds its time to the earlier run's.
+    continuing = args.weights is not None and run_file.exists()
+    previous_run = json.loads(run_file.read_text()) if continuing else {}
+    timings_file = args.out / "timings.json"
+    earlier = json.loads(timings_file.read_text()) if continuing and timings_file.exists() else {}
+    resumed = {p["name"] for p in previous_run.get("phases", [])}
     for phase in [] if args.finish else phases:
         t0 = time.monotonic()
         run_dir = run_phase(
@@ -442,16 +456,14 @@ def main() -> None:
         # last, not best: plate accuracy stays 0 for the first thousands of steps, so
         # "best" would be the first epoch; with EMA weights and cosine decay the last is best.
         weights = run_dir / "last.keras"
-        timings[f"{phase.name}_s"] = round(time.monotonic() - t0, 1)
+        key = f"{phase.name}_s"
+        before = earlier.get(key, 0.0) if phase.name in resumed else 0.0
+        timings[key] = round(before + time.monotonic() - t0, 1)
         ran.append(replace(phase, epochs=_epochs_done(run_dir.parent)))
     assert run_dir is not None
     # What ran (phases, where, how long) is kept beside the runs so that a later --finish,
     # possibly on another machine, records it: a GPU run trains, a CPU run exports.
-    run_file = args.out / "run.json"
     if ran:
-        # A run that starts from given weights continues the one recorded before it.
-        continuing = args.weights is not None and run_file.exists()
-        previous_run = json.loads(run_file.read_text()) if continuing else {}
         run_file.write_text(
             json.dumps(
                 {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import sys
 
 import pytest
@@ -57,3 +58,42 @@ def test_the_cli_compiles_the_step_when_asked(monkeypatch):
     assert train._cli() == [sys.executable, "-m", "anpr.training.fpo_cli"]
     monkeypatch.delenv("ANPR_TRAIN_JIT")
     assert "anpr.training.fpo_cli" not in train._cli()
+
+
+FAKE_TRAINER = """
+import pathlib, sys, time
+args = dict(zip(sys.argv[2::2], sys.argv[3::2]))
+weights = args.get("--weights-path")
+if weights and not pathlib.Path(weights).is_file():
+    sys.exit(f"no weights at {weights}")
+run = pathlib.Path(args["--output-dir"]) / time.strftime("%Y-%m-%d_%H-%M-%S")
+run.mkdir(parents=True)
+(run / "last.keras").write_text(f"trained from {weights}")
+rows = "".join(f"{e},0.5\\n" for e in range(int(args["--epochs"])))
+(run / "training_log.csv").write_text("epoch,val_acc\\n" + rows)
+"""
+
+
+def test_a_phase_resumes_from_its_own_last_run(tmp_path, monkeypatch, tiny_recipe):
+    """A lent machine's time ran out mid-phase: the phase is run again from its last
+    weights, which live in the folder a new run clears; its time adds to the first run's."""
+    trainer = tmp_path / "fake_trainer.py"
+    trainer.write_text(FAKE_TRAINER)
+    monkeypatch.setattr(train, "_cli", lambda: [sys.executable, str(trainer)])
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    out = tmp_path / "out"
+    argv = ["train", "--recipe", "gpu", "--out", str(out), "--train-only", "--workers", "1"]
+    monkeypatch.setattr(sys, "argv", argv)
+    train.main()
+    (first,) = (out / "runs" / "g1").iterdir()
+    first_s = json.loads((out / "timings.json").read_text())["g1_s"]
+
+    resume = [*argv, "--weights", str(first / "last.keras"), "--epochs", "2"]
+    monkeypatch.setattr(sys, "argv", resume)
+    train.main()
+
+    (second,) = (out / "runs" / "g1").iterdir()
+    assert (second / "last.keras").read_text() == f"trained from {out / 'runs' / 'g1-resume.keras'}"
+    run = json.loads((out / "run.json").read_text())
+    assert [(p["name"], p["epochs"]) for p in run["phases"]] == [("g1", 1), ("g1", 2)]
+    assert json.loads((out / "timings.json").read_text())["g1_s"] > first_s
