@@ -61,7 +61,7 @@ def evaluate(n_synth: int = 1000) -> dict:
 def write_card(training: dict, metrics: dict) -> str:
     onnx = MODELS_DIR / "pk_plate_ocr.onnx"
     phases = "\n".join(
-        f"| {p['name']} | {p['n_train']:,} | {p['epochs']} | {p.get('stop_after') or p['epochs']} | {p['batch_size']} | {p['lr']} | {p['seed']} |"
+        f"| {p['name']} | {p['n_train']:,} | {p['epochs']} | {p.get('stop_after') or p['epochs']} | {p['batch_size']} | {p['lr']} | {p['seed']} | {p.get('machine', training.get('machine', ''))} |"
         for p in training["phases"]
     )
     timings = training["timings"]
@@ -167,8 +167,8 @@ Seed {training["seed"]}; validation set {training["n_val"]:,} synthetic plates (
 Phases (each starts from the previous phase's last weights; `stop_after` ends a phase
 early on its cosine schedule to keep the run inside the time budget):
 
-| phase | images | epochs (scheduled) | stopped after | batch | lr | data seed |
-|---|---|---|---|---|---|---|
+| phase | images | epochs (scheduled) | stopped after | batch | lr | data seed | machine |
+|---|---|---|---|---|---|---|---|
 {phases}
 
 {HISTORY}

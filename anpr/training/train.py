@@ -464,12 +464,18 @@ def main() -> None:
     # What ran (phases, where, how long) is kept beside the runs so that a later --finish,
     # possibly on another machine, records it: a GPU run trains, a CPU run exports.
     if ran:
+        machine = _machine()
+        # Phases continued elsewhere (a GPU run, then fine-tuning on the CPU) keep each
+        # recipe and machine: "gpu, then cpu".
+        recipes = [previous_run["recipe"]] if previous_run.get("recipe") else []
+        machines = [previous_run["machine"]] if previous_run.get("machine") else []
         run_file.write_text(
             json.dumps(
                 {
-                    "recipe": args.recipe,
-                    "machine": _machine(),
-                    "phases": previous_run.get("phases", []) + [asdict(p) for p in ran],
+                    "recipe": ", then ".join(dict.fromkeys([*recipes, args.recipe])),
+                    "machine": ", then ".join(dict.fromkeys([*machines, machine])),
+                    "phases": previous_run.get("phases", [])
+                    + [{**asdict(p), "machine": machine} for p in ran],
                 }
             )
         )

@@ -96,4 +96,5 @@ def test_a_phase_resumes_from_its_own_last_run(tmp_path, monkeypatch, tiny_recip
     assert (second / "last.keras").read_text() == f"trained from {out / 'runs' / 'g1-resume.keras'}"
     run = json.loads((out / "run.json").read_text())
     assert [(p["name"], p["epochs"]) for p in run["phases"]] == [("g1", 1), ("g1", 2)]
+    assert run["recipe"] == "gpu" and all(p["machine"] == run["machine"] for p in run["phases"])
     assert json.loads((out / "timings.json").read_text())["g1_s"] > first_s
