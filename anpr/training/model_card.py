@@ -192,7 +192,12 @@ On a GPU machine (one GPU, 16 cores), `anpr/training/train_gpu.sh OUT SECONDS` t
 `gpu` recipe (many more plates and steps; Keras on jax with a compiled step) within a time
 budget, without TensorFlow; `make train-ocr TRAIN_ARGS="--out OUT --finish OUT/runs/g2/RUN"`
 then exports, quantizes and installs it here. Measured on an H200: 27 s per epoch of
-59,904 plates at batch 128, about 2,200 plates/s against 74/s on 2 CPU cores.
+59,904 plates at batch 128, about 2,200 plates/s against 74/s on 2 CPU cores. Where the
+lent time runs out first, a phase resumes from its own last weights (`--phases g2
+--train-only --weights OUT/runs/g2/RUN/last.keras`), and a trained model is fine-tuned
+on 2 CPU cores with fresh plates: `.venv-train/bin/python -m anpr.training.train --recipe
+finetune --train-only --weights RUN/last.keras --out OUT` (40,000 plates, 8 epochs), then
+`--finish` as above.
 
 ## Limits
 

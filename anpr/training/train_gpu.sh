@@ -11,6 +11,9 @@
 # g1 trains; g2's epochs are what fits the rest of the budget. SCALE=0.02 for a quick run.
 # Measured on an H200 (stop 11): g1 18-22 s per epoch, g2 27 s; drawing 59,904 plates on
 # 12 cores 102 s. Keras' torch backend (eager) took 140 ms a step whatever the batch.
+# Out of time before g2 was done: run g2 again from its own last weights (train.py --recipe
+# gpu --phases g2 --train-only --weights OUT/runs/g2/RUN/last.keras --epochs N), or fine-tune
+# on the CPU afterwards (--recipe finetune); run.json keeps every phase and where it ran.
 set -euo pipefail
 out=${1:-var/anpr-train-gpu}
 budget=${2:-490}
