@@ -108,7 +108,8 @@ VAL_SEED = 777
 
 def _chunk(args: tuple[Path, int, int, int, str]) -> list[tuple[str, str]]:
     out_dir, seed, start, count, color = args
-    done = out_dir / f"chunk-{start:06d}.csv"
+    # Named by seed too: plates drawn with another seed (--data-seed) sit beside these.
+    done = out_dir / f"chunk-{seed}-{start:06d}.csv"
     if done.exists():  # resumable: a finished chunk is never drawn again
         with done.open() as f:
             return [(row[0], row[1]) for row in csv.reader(f)]
@@ -122,7 +123,7 @@ def _chunk(args: tuple[Path, int, int, int, str]) -> list[tuple[str, str]]:
         image = (
             cv2.cvtColor(sample.image, cv2.COLOR_BGR2GRAY) if color == "grayscale" else sample.image
         )
-        name = f"{i:06d}.png"
+        name = f"{seed}-{i:06d}.png"
         cv2.imwrite(str(out_dir / name), image)
         rows.append((name, sample.text.key))
     with done.open("w", newline="") as f:
@@ -396,6 +397,12 @@ def main() -> None:
     )
     parser.add_argument("--phases", default=None, help="phases to run (default: all the recipe's)")
     parser.add_argument(
+        "--data-seed",
+        type=int,
+        default=None,
+        help="the last phase draws with this seed (fresh plates)",
+    )
+    parser.add_argument(
         "--loader-workers", type=int, default=1, help="fast-plate-ocr data loader threads"
     )
     parser.add_argument(
@@ -447,6 +454,8 @@ def main() -> None:
         ]
     if args.epochs is not None and phases:
         phases[-1] = replace(phases[-1], epochs=args.epochs)
+    if args.data_seed is not None and phases:
+        phases[-1] = replace(phases[-1], seed=args.data_seed)
     if args.generate_only:
         for phase in phases:
             t0 = time.monotonic()
@@ -484,8 +493,8 @@ def main() -> None:
         machine = _machine()
         # Phases continued elsewhere (a GPU run, then fine-tuning on the CPU) keep each
         # recipe and machine: "gpu, then cpu".
-        recipes = [previous_run["recipe"]] if previous_run.get("recipe") else []
-        machines = [previous_run["machine"]] if previous_run.get("machine") else []
+        recipes = previous_run.get("recipe", "").split(", then ") if previous_run else []
+        machines = previous_run.get("machine", "").split(", then ") if previous_run else []
         run_file.write_text(
             json.dumps(
                 {

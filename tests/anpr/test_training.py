@@ -98,3 +98,19 @@ def test_a_phase_resumes_from_its_own_last_run(tmp_path, monkeypatch, tiny_recip
     assert [(p["name"], p["epochs"]) for p in run["phases"]] == [("g1", 1), ("g1", 2)]
     assert run["recipe"] == "gpu" and all(p["machine"] == run["machine"] for p in run["phases"])
     assert json.loads((out / "timings.json").read_text())["g1_s"] > first_s
+
+
+def test_another_data_seed_draws_fresh_plates_beside_the_first(tmp_path, monkeypatch, tiny_recipe):
+    argv = ["train", "--recipe", "gpu", "--out", str(tmp_path), "--generate-only", "--workers", "1"]
+    monkeypatch.setattr(sys, "argv", argv)
+    train.main()
+    monkeypatch.setattr(sys, "argv", [*argv, "--data-seed", "99"])
+    train.main()
+
+    def rows(name):
+        with (tmp_path / "data" / "g1" / name).open() as f:
+            return [(row["image_path"], row["plate_text"]) for row in csv.DictReader(f)]
+
+    first, fresh = rows("annotations-3-11.csv"), rows("annotations-3-99.csv")
+    assert not {path for path, _ in first} & {path for path, _ in fresh}  # nothing overwritten
+    assert [text for _, text in first] != [text for _, text in fresh]
