@@ -32,7 +32,7 @@ drew 30,000 fresh plates (data seed 2) and read them for 8 epochs (1,062 s with 
 `--data-seed 4` (40,000 fresh plates, 8 epochs; val 88.9 % to 90.0 %). This last round
 raised the synthetic test from 86.8 % to 90.4 % and cost one dev plate (93.4 % to 91.8 %):
 it ships, since models are chosen on synthetic data, not on the dev set. Export, quantization and this card: `make train-ocr
-TRAIN_ARGS="--out var/anpr-train-gpu --finish <last run>"` (61 s). The CPU recipe (`make train-ocr` alone)
+TRAIN_ARGS="--out var/anpr-train-gpu --finish <run>"` (69 s, 62 s and 61 s the first three times). The CPU recipe (`make train-ocr` alone)
 is unchanged; on the slower kind of 2-core machine it took 91 min and its model (stop 10)
 read 68.9 % of the dev set and 63.2 % of the synthetic test set."""
 TRAINING = Path(__file__).resolve().parent

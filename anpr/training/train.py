@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Container
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -90,17 +91,7 @@ GPU_PHASES = [
 # Fine-tuning a trained model (--weights) on 2 CPU cores with fresh plates and the light
 # augmentation: after a GPU run whose lent time ran out, each round drew new plates (a new
 # data seed per round) and read them for 8 epochs; 0.1 s a step on the faster kind.
-FINETUNE_PHASES = [
-    Phase(
-        "f1",
-        n_train=40_000,
-        epochs=8,
-        batch_size=32,
-        lr=1e-3,
-        seed=3,
-        augmentation="augmentation.yaml",
-    ),
-]
+FINETUNE_PHASES = [replace(PHASES[-1], name="f1", n_train=40_000, epochs=8, seed=3)]
 RECIPES = {"cpu": PHASES, "gpu": GPU_PHASES, "finetune": FINETUNE_PHASES}
 N_VAL = 1_000
 VAL_SEED = 777
@@ -185,13 +176,14 @@ def run_phase(
 ) -> Path:
     train_csv = phase_data(phase, data, workers=args.workers)
     out = runs / phase.name
-    if weights is not None and weights.resolve().is_relative_to(out.resolve()):
-        # Resuming this phase from its own last run (a lent machine's time ran out): keep
-        # the weights out of the folder that is cleared for the new run.
-        kept = runs / f"{phase.name}-resume.keras"
-        shutil.copy(weights, kept)
-        weights = kept
-    shutil.rmtree(out, ignore_errors=True)
+    # fast-plate-ocr makes one dated folder per run; earlier runs stay (a phase resumed
+    # from its own last run reads its weights there), so this run is the folder that is new.
+    out.mkdir(parents=True, exist_ok=True)
+    earlier_runs = set(out.iterdir())
+
+    def this_run() -> Path | None:
+        return next((p for p in out.iterdir() if p.is_dir() and p not in earlier_runs), None)
+
     cmd = [
         *_cli(),
         "train",
@@ -229,13 +221,14 @@ def run_phase(
     while proc.poll() is None:
         time.sleep(5)
         late = args.deadline is not None and time.time() > args.deadline
-        if late and _epochs_done(out) >= 1:
+        if late and _epochs_done(this_run()) >= 1:
             # Out of (lent machine) time: keep the last finished epoch's weights.
-            print(f"deadline: stopping {phase.name} after {_epochs_done(out)} epochs", flush=True)
+            epochs = _epochs_done(this_run())
+            print(f"deadline: stopping {phase.name} after {epochs} epochs", flush=True)
             proc.terminate()
             proc.wait()
             break
-        if phase.stop_after and _epochs_done(out) >= phase.stop_after:
+        if phase.stop_after and _epochs_done(this_run()) >= phase.stop_after:
             # The cosine schedule was laid out for `epochs`; stopping early keeps its
             # higher learning rate for the next phase, which decays it properly.
             proc.terminate()
@@ -244,15 +237,17 @@ def run_phase(
     else:
         if proc.returncode:
             raise subprocess.CalledProcessError(proc.returncode, cmd)
-    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    run_dir = this_run()
+    if run_dir is None:
+        raise RuntimeError(f"{phase.name}: training left no run folder in {out}")
     return run_dir
 
 
-def _epochs_done(out: Path) -> int:
-    logs = list(out.glob("*/training_log.csv"))
-    if not logs:
+def _epochs_done(run_dir: Path | None) -> int:
+    log = run_dir / "training_log.csv" if run_dir else None
+    if log is None or not log.exists():
         return 0
-    with logs[0].open() as f:
+    with log.open() as f:
         return max(0, sum(1 for _ in f) - 1)
 
 
@@ -333,16 +328,26 @@ def quantize_and_pick(float_onnx: Path, plate_config: Path) -> tuple[Path, dict]
     return (int8 if keep else float_onnx), record
 
 
-def _save_timings(out: Path, timings: dict) -> dict:
+def _save_timings(out: Path, timings: dict, resumed: Container[str] = ()) -> dict:
     """Merge into out/timings.json: phases may run in separate invocations (--phases p2
-    --weights ..., or a GPU run then --finish); steps found cached (~0 s) keep their time."""
+    --weights ..., or a GPU run then --finish); steps found cached (~0 s) keep their time,
+    and a resumed phase's (its key in `resumed`) adds to the earlier run's."""
     timings_file = out / "timings.json"
     previous = json.loads(timings_file.read_text()) if timings_file.exists() else {}
-    merged = {**previous, **{k: v for k, v in timings.items() if v >= 1.0}}
+    merged = {**previous}
+    for key, seconds in timings.items():
+        if seconds >= 1.0:
+            merged[key] = round(previous.get(key, 0.0) + seconds, 1) if key in resumed else seconds
     for separate in out.glob("generate_*_s"):  # --generate-only runs, possibly concurrent
         merged[separate.name] = float(separate.read_text())
     timings_file.write_text(json.dumps(merged))
     return merged
+
+
+def _each(phases: list[dict], key: str, run: dict) -> str:
+    """ "gpu, then cpu": the phases' recipes (or machines) in the order they ran. Phases
+    recorded before each kept its own take the run's one value."""
+    return ", then ".join(dict.fromkeys(p.get(key) or run.get(key, "?") for p in phases))
 
 
 def _machine() -> str:
@@ -467,13 +472,10 @@ def main() -> None:
     run_dir = args.finish
     ran: list[Phase] = []
     run_file = args.out / "run.json"
-    # A run that starts from given weights continues the one recorded before it; a phase
-    # run again (resumed) adds its time to the earlier run's.
+    # A run that starts from given weights continues the one recorded before it.
     continuing = args.weights is not None and run_file.exists()
-    previous_run = json.loads(run_file.read_text()) if continuing else {}
-    timings_file = args.out / "timings.json"
-    earlier = json.loads(timings_file.read_text()) if continuing and timings_file.exists() else {}
-    resumed = {p["name"] for p in previous_run.get("phases", [])}
+    previous_phases = json.loads(run_file.read_text())["phases"] if continuing else []
+    resumed = {f"{p['name']}_s" for p in previous_phases}
     for phase in [] if args.finish else phases:
         t0 = time.monotonic()
         run_dir = run_phase(
@@ -482,46 +484,39 @@ def main() -> None:
         # last, not best: plate accuracy stays 0 for the first thousands of steps, so
         # "best" would be the first epoch; with EMA weights and cosine decay the last is best.
         weights = run_dir / "last.keras"
-        key = f"{phase.name}_s"
-        before = earlier.get(key, 0.0) if phase.name in resumed else 0.0
-        timings[key] = round(before + time.monotonic() - t0, 1)
-        ran.append(replace(phase, epochs=_epochs_done(run_dir.parent)))
+        timings[f"{phase.name}_s"] = round(time.monotonic() - t0, 1)
+        ran.append(replace(phase, epochs=_epochs_done(run_dir)))
     assert run_dir is not None
     # What ran (phases, where, how long) is kept beside the runs so that a later --finish,
     # possibly on another machine, records it: a GPU run trains, a CPU run exports.
     if ran:
-        machine = _machine()
-        # Phases continued elsewhere (a GPU run, then fine-tuning on the CPU) keep each
-        # recipe and machine: "gpu, then cpu".
-        recipes = previous_run.get("recipe", "").split(", then ") if previous_run else []
-        machines = previous_run.get("machine", "").split(", then ") if previous_run else []
-        run_file.write_text(
-            json.dumps(
-                {
-                    "recipe": ", then ".join(dict.fromkeys([*recipes, args.recipe])),
-                    "machine": ", then ".join(dict.fromkeys([*machines, machine])),
-                    "phases": previous_run.get("phases", [])
-                    + [{**asdict(p), "machine": machine} for p in ran],
-                }
-            )
-        )
+        # Each phase keeps its recipe and machine: a GPU run fine-tuned on the CPU.
+        where = {"recipe": args.recipe, "machine": _machine()}
+        phases_run = previous_phases + [{**asdict(p), **where} for p in ran]
+        run_file.write_text(json.dumps({"phases": phases_run}))
     if ran and os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
         make_portable(run_dir, args.model_config, args.plate_config)
     if args.train_only:
-        _save_timings(args.out, timings)
+        _save_timings(args.out, timings, resumed)
         print(f"trained: {run_dir}", flush=True)
         return
     float_path = export(run_dir, args.plate_config)
     onnx_path, quantization = quantize_and_pick(float_path, args.plate_config)
-    timings = _save_timings(args.out, timings)
+    timings = _save_timings(args.out, timings, resumed)
     timings["total_s"] = round(sum(v for k, v in timings.items() if k != "total_s"), 1)
 
     run = json.loads(run_file.read_text()) if run_file.exists() else {}
+    # Nothing recorded (--finish on a run from elsewhere): the recipe's phases, here.
+    if run.get("phases"):
+        recorded = run["phases"]
+    else:
+        where = {"recipe": args.recipe, "machine": _machine()}
+        recorded = [{**asdict(p), **where} for p in phases]
     record = {
         "seed": args.seed,
-        "recipe": run.get("recipe", args.recipe),
-        "machine": run.get("machine", _machine()),
-        "phases": run.get("phases") or [asdict(p) for p in phases],
+        "recipe": _each(recorded, "recipe", run),
+        "machine": _each(recorded, "machine", run),
+        "phases": recorded,
         "n_val": N_VAL,
         "scale": args.scale,
         "timings": timings,

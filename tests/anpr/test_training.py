@@ -75,8 +75,8 @@ rows = "".join(f"{e},0.5\\n" for e in range(int(args["--epochs"])))
 
 
 def test_a_phase_resumes_from_its_own_last_run(tmp_path, monkeypatch, tiny_recipe):
-    """A lent machine's time ran out mid-phase: the phase is run again from its last
-    weights, which live in the folder a new run clears; its time adds to the first run's."""
+    """A lent machine's time ran out mid-phase: the phase is run again from the last
+    weights of its own earlier run, in the phase's folder; its time adds to that run's."""
     trainer = tmp_path / "fake_trainer.py"
     trainer.write_text(FAKE_TRAINER)
     monkeypatch.setattr(train, "_cli", lambda: [sys.executable, str(trainer)])
@@ -86,18 +86,33 @@ def test_a_phase_resumes_from_its_own_last_run(tmp_path, monkeypatch, tiny_recip
     monkeypatch.setattr(sys, "argv", argv)
     train.main()
     (first,) = (out / "runs" / "g1").iterdir()
-    first_s = json.loads((out / "timings.json").read_text())["g1_s"]
+    timings = json.loads((out / "timings.json").read_text())
+    (out / "timings.json").write_text(json.dumps({**timings, "g1_s": 1000.0}))  # a long first run
 
     resume = [*argv, "--weights", str(first / "last.keras"), "--epochs", "2"]
     monkeypatch.setattr(sys, "argv", resume)
     train.main()
 
-    (second,) = (out / "runs" / "g1").iterdir()
-    assert (second / "last.keras").read_text() == f"trained from {out / 'runs' / 'g1-resume.keras'}"
+    (second,) = set((out / "runs" / "g1").iterdir()) - {first}
+    assert (second / "last.keras").read_text() == f"trained from {first / 'last.keras'}"
     run = json.loads((out / "run.json").read_text())
-    assert [(p["name"], p["epochs"]) for p in run["phases"]] == [("g1", 1), ("g1", 2)]
-    assert run["recipe"] == "gpu" and all(p["machine"] == run["machine"] for p in run["phases"])
-    assert json.loads((out / "timings.json").read_text())["g1_s"] > first_s
+    assert [(p["name"], p["epochs"], p["recipe"]) for p in run["phases"]] == [
+        ("g1", 1, "gpu"),
+        ("g1", 2, "gpu"),
+    ]
+    assert 1000.0 < json.loads((out / "timings.json").read_text())["g1_s"] < 1100.0
+
+
+def test_the_record_names_each_recipe_and_machine_in_order():
+    phases = [
+        {"name": "g1", "recipe": "gpu", "machine": "H200"},
+        {"name": "g2", "recipe": "gpu", "machine": "H200"},
+        {"name": "f1", "recipe": "finetune", "machine": "2 x AMD EPYC"},
+    ]
+    assert train._each(phases, "recipe", {}) == "gpu, then finetune"
+    assert train._each(phases, "machine", {}) == "H200, then 2 x AMD EPYC"
+    # a phase recorded before phases kept their own takes the run's one value
+    assert train._each([{"name": "p2"}], "machine", {"machine": "2 x AMD EPYC"}) == "2 x AMD EPYC"
 
 
 def test_another_data_seed_draws_fresh_plates_beside_the_first(tmp_path, monkeypatch, tiny_recipe):
