@@ -342,7 +342,7 @@ def _screws(p: Painter, positions, r: float) -> None:
 class _YearLayout:
     """Where the small year goes on the series line (widths in plate pixels)."""
 
-    sep: str  # "-": a short thick dash, "·": a small square dot, "": nothing
+    sep: str  # "-": a short thick dash, "·": a small square dot, "•": a round dot, "": nothing
     gap: float  # series -> separator
     sep_w: float
     sep_gap: float  # separator -> digits
@@ -358,14 +358,17 @@ def _year_layout(rng: np.random.Generator, line_h: float) -> _YearLayout:
     """What the dev photos show (LEC-13-1940, LEB-07-9664, LE-19-4148): the year is two
     tall, narrow digits (each about half as wide as high, thin strokes), 0.5-0.75 of the
     series height, after a clear gap and a short thick dash or a square dot. The first
-    drawings had wide, superscript-like digits after a long thin dash."""
-    sep = str(rng.choice(["-", "-", "-", "·", ""]))
-    sep_w = {"-": _u(rng, 0.16, 0.32), "·": _u(rng, 0.08, 0.14), "": 0.0}[sep] * line_h
+    drawings had wide, superscript-like digits after a long thin dash. Some plates
+    (LEF-19-5266) have a round dot close to the last series letter instead."""
+    sep = str(rng.choice(["-", "-", "-", "·", "•", ""]))
+    sep_w = {"-": _u(rng, 0.16, 0.32), "·": _u(rng, 0.08, 0.14), "•": _u(rng, 0.1, 0.18)}
+    sep_w[""] = 0.0
     digits_h = line_h * _u(rng, 0.5, 0.75)
+    close = sep == "•" or rng.random() < 0.15  # almost touching the series
     return _YearLayout(
         sep=sep,
-        gap=line_h * _u(rng, 0.2, 0.55),
-        sep_w=sep_w,
+        sep_w=sep_w[sep] * line_h,
+        gap=line_h * (_u(rng, 0.04, 0.15) if close else _u(rng, 0.2, 0.55)),
         sep_gap=line_h * _u(rng, 0.08, 0.25) if sep else 0.0,
         # two digits at 0.38-0.6 of their height each, plus the space between them
         digits_w=digits_h * _u(rng, 0.38, 0.6) * 2.15,
@@ -409,6 +412,9 @@ def _year_box(
         p.rect(sx, cy - t / 2, sx + layout.sep_w, cy + t / 2, color)
     elif layout.sep == "·":
         p.rect(sx, cy - layout.sep_w / 2, sx + layout.sep_w, cy + layout.sep_w / 2, color)
+    elif layout.sep == "•":
+        r = layout.sep_w / 2
+        p.circle((sx + r, cy), r, color)
     dx = sx + layout.sep_w + layout.sep_gap
     p.text(
         text.year,

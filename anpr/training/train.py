@@ -427,7 +427,12 @@ def main() -> None:
         action="store_true",
         help="stop after training (no TensorFlow needed: export later with --finish)",
     )
-    parser.add_argument("--weights", type=Path, default=None, help="start from these weights")
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        help="start from these weights: a .keras run, or a float .onnx model (the shipped fp32)",
+    )
     parser.add_argument(
         "--scale", type=float, default=1.0, help="scale images and epochs (quick runs)"
     )
@@ -441,6 +446,27 @@ def main() -> None:
 
     started = time.monotonic()
     data, runs = args.out / "data", args.out / "runs"
+    run_file = args.out / "run.json"
+    if args.weights is not None and args.weights.suffix == ".onnx":
+        # Train on from a shipped model: its float ONNX file holds the weights, and its
+        # training.json how it was made, which this run's record continues.
+        from anpr.training.onnx_weights import convert
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        shipped = MODELS_DIR / "training.json"
+        if (
+            args.weights.resolve().parent == MODELS_DIR
+            and shipped.exists()
+            and not run_file.exists()
+        ):
+            record = json.loads(shipped.read_text())
+            run_file.write_text(json.dumps({"phases": record["phases"]}))
+            timings_file = args.out / "timings.json"
+            if not timings_file.exists():
+                past = {k: v for k, v in record["timings"].items() if k != "total_s"}
+                timings_file.write_text(json.dumps(past))
+        keras_path = args.out / f"{args.weights.stem}.from-onnx.keras"
+        args.weights = convert(args.weights, keras_path, args.model_config, args.plate_config)
     val_csv = generate(data / "val", N_VAL, VAL_SEED, color="grayscale", workers=args.workers)
     timings = {"generate_val_s": round(time.monotonic() - started, 1)}
     weights = args.weights
@@ -471,7 +497,6 @@ def main() -> None:
         return
     run_dir = args.finish
     ran: list[Phase] = []
-    run_file = args.out / "run.json"
     # A run that starts from given weights continues the one recorded before it.
     continuing = args.weights is not None and run_file.exists()
     previous_phases = json.loads(run_file.read_text())["phases"] if continuing else []

@@ -129,3 +129,66 @@ def test_another_data_seed_draws_fresh_plates_beside_the_first(tmp_path, monkeyp
     first, fresh = rows("annotations-3-11.csv"), rows("annotations-3-99.csv")
     assert not {path for path, _ in first} & {path for path, _ in fresh}  # nothing overwritten
     assert [text for _, text in first] != [text for _, text in fresh]
+
+
+def _cct_pk_shapes() -> list[tuple[int, ...]]:
+    """Keras weight shapes of anpr/training/cct_pk.yaml's model, in `model.weights` order."""
+    stem = [(3, 3, 1, 16), (16,), (3, 3, 16, 32), (32,), (3, 3, 32, 64), (64,)]
+    stem += [(3, 3, 64, 96), (96,)]
+    norm = [(), (64,), (64,)]
+    attention = [(64, 1, 64), (1, 64)] * 3 + [(1, 64, 64), (64,)]
+    block = norm + attention + norm + [(64, 64), (64,)] * 2
+    reducer = [(1, 10, 64)] + [(64, 4, 64), (4, 64)] * 3 + [(4, 64, 64), (64,)]
+    return stem + [(384, 64), (64,), (65, 64)] + block * 4 + reducer + [(64, 37), (37,)]
+
+
+def test_the_shipped_float_model_gives_back_its_keras_weights():
+    """Fine-tuning the shipped model starts from its float ONNX file: every Keras weight
+    comes back once, in Keras' order and layout (conv kernels HWIO, attention per head)."""
+    pytest.importorskip("onnx")
+    from anpr.readers import MODELS_DIR
+    from anpr.training.onnx_weights import keras_weights
+
+    arrays = keras_weights(MODELS_DIR / "pk_plate_ocr_fp32.onnx")
+
+    assert [a.shape for a in arrays] == _cct_pk_shapes()
+    assert len({id(a) for a in arrays}) == len(arrays)
+    # DyT's alpha is a learnt scalar near its 0.5 start; the first conv reads one channel
+    assert all(0.05 < float(a) < 5 for a in arrays if a.shape == ())
+    assert arrays[0].shape[2] == 1
+
+
+def test_an_onnx_model_as_weights_is_converted_once_and_trained_from(
+    tmp_path, monkeypatch, tiny_recipe
+):
+    trainer = tmp_path / "fake_trainer.py"
+    trainer.write_text(FAKE_TRAINER)
+    monkeypatch.setattr(train, "_cli", lambda: [sys.executable, str(trainer)])
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    from anpr.training import onnx_weights
+
+    converted = []
+
+    def fake_convert(onnx_path, out, model_config, plate_config):
+        converted.append(onnx_path)
+        out.write_text(f"weights of {onnx_path.name}")
+        return out
+
+    monkeypatch.setattr(onnx_weights, "convert", fake_convert)
+    out = tmp_path / "out"
+    shipped = train.MODELS_DIR / "pk_plate_ocr_fp32.onnx"
+    argv = ["train", "--recipe", "gpu", "--out", str(out), "--train-only", "--workers", "1"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--weights", str(shipped)])
+    train.main()
+
+    assert converted == [shipped]
+    (run,) = (out / "runs" / "g1").iterdir()
+    keras_file = out / "pk_plate_ocr_fp32.from-onnx.keras"
+    assert (run / "last.keras").read_text() == f"trained from {keras_file}"
+    # the record goes on from how the shipped model was made
+    made = json.loads((train.MODELS_DIR / "training.json").read_text())
+    phases = json.loads((out / "run.json").read_text())["phases"]
+    assert phases[:-1] == made["phases"]
+    assert (phases[-1]["name"], phases[-1]["recipe"]) == ("g1", "gpu")
+    timings = json.loads((out / "timings.json").read_text())
+    assert timings["g1_s"] > made["timings"]["g1_s"]  # this run's time added to the first g1's
