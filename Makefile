@@ -51,10 +51,11 @@ clean:
 # quick run.
 TRAIN_VENV := .venv-train
 # Plate-like fonts from Debian (Liberation, FreeSans, Roboto Condensed, B612, Nimbus Sans
-# Narrow, Noto Sans Display) where apt is at hand;
+# Narrow, Noto Sans Display, and Dosis, Clear Sans, M+ 1, Play, Jura for the straight-tailed
+# 9 and 6 of the Punjab plate font) where apt is at hand;
 # without them the synthetic plates use DejaVu only and the data differ.
 TRAIN_FONTS := fonts-liberation fonts-freefont-ttf fonts-roboto-unhinted fonts-b612 \
-	fonts-urw-base35 fonts-noto-core
+	fonts-urw-base35 fonts-noto-core fonts-dosis fonts-clear-sans fonts-mplus fonts-play fonts-jura
 train-ocr:
 	-dpkg -s $(TRAIN_FONTS) >/dev/null 2>&1 || apt-get install -y -qq $(TRAIN_FONTS) >/dev/null
 	test -x $(TRAIN_VENV)/bin/python || $(PYTHON) -m venv $(TRAIN_VENV)

@@ -42,6 +42,19 @@ FONT_FILES = {
     "NimbusSansNarrow-Regular.otf": 2,
     "NimbusSansNarrow-Bold.otf": 1,
     "NotoSansDisplay-Regular.ttf": 2,
+    # Faces whose 9 and 6 have the straight diagonal stroke of the Punjab plate font (none
+    # of the above has it but B612; the dev photos' 9s were read as 0 or 2): Dosis
+    # (fonts-dosis, narrow and rounded), Clear Sans (fonts-clear-sans), M+ 1
+    # (fonts-mplus), Play (fonts-play), Jura (fonts-jura).
+    "Dosis-Medium.otf": 3,
+    "Dosis-SemiBold.otf": 2,
+    "Dosis-Book.otf": 1,
+    "ClearSans-Regular.ttf": 2,
+    "ClearSans-Medium.ttf": 2,
+    "Mplus1-Regular.otf": 2,
+    "Mplus1-Medium.otf": 2,
+    "Play-Regular.ttf": 1,
+    "Jura-Medium.otf": 1,
 }
 
 SEARCH_DIRS = [
