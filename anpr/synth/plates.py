@@ -498,6 +498,10 @@ def render_punjab(
     if commercial:
         p.text("PUNJAB", (W * 0.35, H * 0.02, W * 0.3, H * 0.06), ink, keep_aspect=True)
     _finish(p, rng)
+    if not commercial and rng.random() < 0.12:
+        # A crop cut inside the plate, the green band partly or wholly off (LEB-09-7545):
+        # the text starts at least 3 % of the width past the band, so it stays whole.
+        return p.img[:, int(band_w * _u(rng, 0.5, 1.05)) :]
     return p.img
 
 
