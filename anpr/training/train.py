@@ -414,6 +414,9 @@ def main() -> None:
         "--epochs", type=int, default=None, help="override the last phase's epochs (time budget)"
     )
     parser.add_argument(
+        "--plates", type=int, default=None, help="override the last phase's plates (time budget)"
+    )
+    parser.add_argument(
         "--deadline",
         type=float,
         default=None,
@@ -485,6 +488,8 @@ def main() -> None:
         ]
     if args.epochs is not None and phases:
         phases[-1] = replace(phases[-1], epochs=args.epochs)
+    if args.plates is not None and phases:
+        phases[-1] = replace(phases[-1], n_train=args.plates)
     if args.data_seed is not None and phases:
         phases[-1] = replace(phases[-1], seed=args.data_seed)
     if args.generate_only:
