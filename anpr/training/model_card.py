@@ -157,9 +157,11 @@ Dev-set misreads when this card was written:
 
 `anpr/synth/` draws every plate style met in Karachi with Pillow/OpenCV (DejaVu Sans,
 Liberation Sans, Liberation Sans Narrow, FreeSans, and the DIN-like Roboto Condensed,
-B612, Nimbus Sans Narrow and Noto Sans Display; regular, bold, light and condensed
-weights; letter-spaced text; the Punjab year as two tall narrow digits after a short
-thick dash or a square dot, sometimes under a screw head):
+B612, Nimbus Sans Narrow and Noto Sans Display, and for the straight-tailed 9 and 6 of
+the Punjab plate font Dosis, Clear Sans, M+ 1, Play and Jura; regular, bold, light and
+condensed weights; letter-spaced text; the Punjab year as two tall narrow digits after a
+short thick dash, a square dot or a round dot close to the series, sometimes under a
+screw head; 12 % of Punjab plates cut inside the rim, the green band partly or wholly off):
 Punjab two-line white plates with the green band, emblem and PUNJAB (with and without
 the two-digit year), new Punjab one-line, Sindh yellow/white with SINDH and the small
 year, old Karachi one-letter series with KARACHI, Islamabad (ICT, blue band), green
@@ -203,6 +205,13 @@ lent time runs out first, a phase resumes from its own last weights (`--phases g
 on 2 CPU cores with fresh plates: `.venv-train/bin/python -m anpr.training.train --recipe
 finetune --train-only --weights RUN/last.keras --out OUT` (40,000 plates, 8 epochs), then
 `--finish` as above.
+
+The shipped model itself trains on: `make finetune-ocr SEED=N` reads its weights back out
+of `pk_plate_ocr_fp32.onnx` (`anpr/training/onnx_weights.py`, checked against onnxruntime's
+outputs), draws fresh plates with seed N (a new seed each round; `TRAIN_ARGS="--plates
+20000 --epochs 8"` for a shorter round), trains one `finetune` round, then exports,
+quantizes and installs it here with this card; `training.json` goes on from the shipped
+model's record.
 
 ## Limits
 
