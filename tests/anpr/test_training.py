@@ -191,4 +191,5 @@ def test_an_onnx_model_as_weights_is_converted_once_and_trained_from(
     assert phases[:-1] == made["phases"]
     assert (phases[-1]["name"], phases[-1]["recipe"]) == ("g1", "gpu")
     timings = json.loads((out / "timings.json").read_text())
-    assert timings["g1_s"] > made["timings"]["g1_s"]  # this run's time added to the first g1's
+    # this run's time adds to the shipped model's own g1 time, where it had one
+    assert timings["g1_s"] > made["timings"].get("g1_s", 0.0)
