@@ -66,7 +66,8 @@ train-ocr:
 # One more round of training for the shipped model, on 2 cores: its weights come out of
 # anpr/models/pk_plate_ocr_fp32.onnx, fresh plates are drawn with SEED (a new one each
 # round), and the result is exported, quantized and installed with its card like train-ocr.
-SEED ?= 5
+# SEED has no default: a second round with the same seed would read the same plates again.
 finetune-ocr:
+	$(if $(SEED),,$(error finetune-ocr needs SEED=N, a data seed no earlier round used: see anpr/models/training.json))
 	$(MAKE) train-ocr TRAIN_ARGS="--recipe finetune --weights anpr/models/pk_plate_ocr_fp32.onnx \
 		--data-seed $(SEED) --out var/anpr-finetune-$(SEED) $(TRAIN_ARGS)"

@@ -361,8 +361,8 @@ def _year_layout(rng: np.random.Generator, line_h: float) -> _YearLayout:
     drawings had wide, superscript-like digits after a long thin dash. Some plates
     (LEF-19-5266) have a round dot close to the last series letter instead."""
     sep = str(rng.choice(["-", "-", "-", "·", "•", ""]))
-    sep_w = {"-": _u(rng, 0.16, 0.32), "·": _u(rng, 0.08, 0.14), "•": _u(rng, 0.1, 0.18)}
-    sep_w[""] = 0.0
+    # all three widths are drawn whichever separator is used (the data depend on it)
+    sep_w = {"-": _u(rng, 0.16, 0.32), "·": _u(rng, 0.08, 0.14), "•": _u(rng, 0.1, 0.18), "": 0}
     digits_h = line_h * _u(rng, 0.5, 0.75)
     close = sep == "•" or rng.random() < 0.15  # almost touching the series
     return _YearLayout(

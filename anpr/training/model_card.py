@@ -37,8 +37,8 @@ is unchanged; on the slower kind of 2-core machine it took 91 min and its model 
 read 68.9 % of the dev set and 63.2 % of the synthetic test set.
 
 Stop 13 trained that model on, on a third kind of 2-core machine (Intel Xeon at 2.0 GHz,
-AVX-512 without VNNI: 0.48 s a training step at batch 32 on its own, 0.77-0.82 s with the
-data loader, against 0.1 s on the faster AMD kind). Its weights came back out of the
+AVX-512 without VNNI: 0.48 s a training step at batch 32 on its own, 0.79-0.95 s with the
+data loader, 494-626 s an epoch of 625 steps; 0.1 s a step on the faster AMD kind). Its weights came back out of the
 shipped `pk_plate_ocr_fp32.onnx` (no Keras weights were kept), and one shorter `finetune`
 round ran on plates from the changed generator (new fonts with the straight-tailed 9,
 round year dots, plates cut inside the rim): `--recipe finetune --train-only --weights

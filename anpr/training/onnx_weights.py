@@ -98,12 +98,10 @@ def keras_weights(onnx_path: Path) -> list[np.ndarray]:
 def convert(onnx_path: Path, out: Path, model_config: Path, plate_config: Path) -> Path:
     """Write `out` (.keras, no optimizer) with the ONNX model's weights; checks the outputs."""
     import onnxruntime as ort
-    from fast_plate_ocr.train.model.config import load_plate_config_from_yaml
-    from fast_plate_ocr.train.model.model_builders import build_model
-    from fast_plate_ocr.train.model.model_schema import load_model_config_from_yaml
 
-    plate = load_plate_config_from_yaml(plate_config)
-    model = build_model(load_model_config_from_yaml(model_config), plate)
+    from anpr.training.train import build_keras_model
+
+    model, plate = build_keras_model(model_config, plate_config)
     arrays = keras_weights(onnx_path)
     if len(arrays) != len(model.weights):
         raise ValueError(f"{onnx_path}: {len(arrays)} arrays for {len(model.weights)} weights")

@@ -254,6 +254,16 @@ def _epochs_done(run_dir: Path | None) -> int:
 PORTABLE = "last.portable.keras"
 
 
+def build_keras_model(model_config: Path, plate_config: Path):
+    """(untrained Keras model, plate config) as fast-plate-ocr builds them from the yamls."""
+    from fast_plate_ocr.train.model.config import load_plate_config_from_yaml
+    from fast_plate_ocr.train.model.model_builders import build_model
+    from fast_plate_ocr.train.model.model_schema import load_model_config_from_yaml
+
+    plate = load_plate_config_from_yaml(plate_config)
+    return build_model(load_model_config_from_yaml(model_config), plate), plate
+
+
 def make_portable(run_dir: Path, model_config: Path, plate_config: Path) -> Path:
     """last.keras's weights in a model saved without its optimizer.
 
@@ -261,13 +271,8 @@ def make_portable(run_dir: Path, model_config: Path, plate_config: Path) -> Path
     which TensorFlow (needed by the ONNX export) cannot load; the weights alone load anywhere.
     """
     import keras
-    from fast_plate_ocr.train.model.config import load_plate_config_from_yaml
-    from fast_plate_ocr.train.model.model_builders import build_model
-    from fast_plate_ocr.train.model.model_schema import load_model_config_from_yaml
 
-    model = build_model(
-        load_model_config_from_yaml(model_config), load_plate_config_from_yaml(plate_config)
-    )
+    model, _ = build_keras_model(model_config, plate_config)
     model.load_weights(run_dir / "last.keras")
     target = run_dir / PORTABLE
     model.save(target)
@@ -342,6 +347,21 @@ def _save_timings(out: Path, timings: dict, resumed: Container[str] = ()) -> dic
         merged[separate.name] = float(separate.read_text())
     timings_file.write_text(json.dumps(merged))
     return merged
+
+
+def _start_from_shipped_record(out: Path) -> None:
+    """A run that trains the shipped model on goes on from its training.json: its phases
+    become this run's earlier ones (run.json) and its times the earlier times, so the
+    phases and times a continued run adds are merged by the same code as any resumed run."""
+    shipped = MODELS_DIR / "training.json"
+    run_file, timings_file = out / "run.json", out / "timings.json"
+    if not shipped.exists() or run_file.exists():  # nothing shipped, or already going on
+        return
+    record = json.loads(shipped.read_text())
+    run_file.write_text(json.dumps({"phases": record["phases"]}))
+    if not timings_file.exists():
+        past = {k: v for k, v in record["timings"].items() if k != "total_s"}
+        timings_file.write_text(json.dumps(past))
 
 
 def _each(phases: list[dict], key: str, run: dict) -> str:
@@ -451,23 +471,12 @@ def main() -> None:
     data, runs = args.out / "data", args.out / "runs"
     run_file = args.out / "run.json"
     if args.weights is not None and args.weights.suffix == ".onnx":
-        # Train on from a shipped model: its float ONNX file holds the weights, and its
-        # training.json how it was made, which this run's record continues.
+        # Train on from a shipped model: its float ONNX file holds the weights.
         from anpr.training.onnx_weights import convert
 
         args.out.mkdir(parents=True, exist_ok=True)
-        shipped = MODELS_DIR / "training.json"
-        if (
-            args.weights.resolve().parent == MODELS_DIR
-            and shipped.exists()
-            and not run_file.exists()
-        ):
-            record = json.loads(shipped.read_text())
-            run_file.write_text(json.dumps({"phases": record["phases"]}))
-            timings_file = args.out / "timings.json"
-            if not timings_file.exists():
-                past = {k: v for k, v in record["timings"].items() if k != "total_s"}
-                timings_file.write_text(json.dumps(past))
+        if args.weights.resolve().parent == MODELS_DIR:
+            _start_from_shipped_record(args.out)
         keras_path = args.out / f"{args.weights.stem}.from-onnx.keras"
         args.weights = convert(args.weights, keras_path, args.model_config, args.plate_config)
     val_csv = generate(data / "val", N_VAL, VAL_SEED, color="grayscale", workers=args.workers)
