@@ -192,3 +192,32 @@ def test_an_onnx_model_as_weights_is_converted_once_and_trained_from(
     timings = json.loads((out / "timings.json").read_text())
     # this run's time adds to the shipped model's own g1 time, where it had one
     assert timings["g1_s"] > made["timings"].get("g1_s", 0.0)
+
+
+P2 = train.Phase("p2", n_train=30_000, epochs=10, batch_size=32, lr=1e-3, seed=2)
+
+
+@pytest.mark.parametrize(
+    ("sample_ms", "plates", "epochs"),
+    [
+        (4.4, 85_500, 10),  # the faster kind: 0.14 s a step of 32
+        (13.4, 32_000, 10),  # the slower kind: 0.43 s a step
+        (1.0, 120_000, 28),  # plates capped: the time left goes to epochs (up to 3x)
+        (60.0, 10_000, 7),  # too slow for 10 epochs of the fewest plates: fewer epochs
+    ],
+)
+def test_the_last_phase_is_sized_to_the_time_left(sample_ms, plates, epochs):
+    pace = train.Pace(sample_s=sample_ms / 1000, overhead_s=60.0)
+    sized = train.size_to_budget(P2, pace=pace, draw_s=0.01, seconds_left=5_000.0)
+    assert (sized.n_train, sized.epochs) == (plates, epochs)
+    assert sized.n_train % train.CHUNK == 0
+    assert (sized.seed, sized.batch_size) == (P2.seed, P2.batch_size)  # the rest as written
+    spent = pace.overhead_s + sized.n_train * (0.01 + sized.epochs * pace.sample_s)
+    assert spent <= 5_000.0 - train.RESERVE_S
+
+
+def test_the_pace_comes_from_the_epochs_after_the_first():
+    # started at 0; epochs ended at 50 (start-up 20 s + 30 s), 80, 110; saved by 115
+    pace = train._pace(P2, 0.0, [50.0, 80.0, 110.0], 115.0)
+    assert pace == train.Pace(sample_s=30.0 / 30_000, overhead_s=25.0)
+    assert train._pace(P2, 0.0, [50.0], 60.0) is None  # one epoch cannot tell
