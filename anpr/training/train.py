@@ -272,20 +272,21 @@ def _pace(phase: Phase, started: float, epoch_ends: list[float], ended: float) -
 # The last phase of a budgeted run (make train-ocr) is sized to the time left after the
 # first: as many fresh plates as fit `epochs` reads of each, drawn and trained at the pace
 # measured here, so a faster machine reads more plates and a slower one fewer, and the run
-# ends within the budget on any kind. RESERVE_S keeps time for the export, the int8
-# quantization and its check.
+# ends within the budget on any kind. The pace is the phase's own, from a short probe run
+# of it (PROBE_PLATES of its plates, 2 epochs, weights thrown away): per plate, p2's batch
+# of 32 cost 0.6x p1's batch of 16 on the faster AMD kind and 0.9x on the slower one, so
+# p1's pace alone would leave a third of the budget unused on one and overrun the other.
+# RESERVE_S keeps time for the export, the int8 quantization and its check.
 RESERVE_S = 300.0
+PROBE_PLATES = 4_000
 MIN_PLATES, MAX_PLATES = 10_000, 120_000
-# p2 reads twice p1's batch with light augmentation: per plate it cost 0.9x p1's on the
-# slower AMD kind; 1.0x keeps a margin, and the deadline stops a phase that runs late.
-NEXT_PHASE_SAMPLE_FACTOR = 1.0
 
 
 def size_to_budget(phase: Phase, *, pace: Pace, draw_s: float, seconds_left: float) -> Phase:
     """The phase with n_train and epochs fitted to seconds_left (see RESERVE_S).
 
-    draw_s: seconds to draw one plate with all workers; pace: the previous phase's."""
-    sample_s = pace.sample_s * NEXT_PHASE_SAMPLE_FACTOR
+    draw_s: seconds to draw one plate with all workers; pace: the phase's, from its probe."""
+    sample_s = pace.sample_s
     usable = seconds_left - RESERVE_S - pace.overhead_s
     epochs = phase.epochs
     n = int(usable / (draw_s + epochs * sample_s)) if usable > 0 else 0
@@ -501,7 +502,7 @@ def main() -> None:
         "--budget-minutes",
         type=float,
         default=None,
-        help="the cpu recipe's time budget (default 80: with the pip install, make train-ocr "
+        help="the cpu recipe's time budget (default 75: with the pip install, make train-ocr "
         "stays within 90 minutes); the last phase is sized to it; 0: the recipe as written",
     )
     parser.add_argument(
@@ -533,7 +534,7 @@ def main() -> None:
     budget_s = 60 * (
         args.budget_minutes
         if args.budget_minutes is not None
-        else (80.0 if args.recipe == "cpu" and args.scale == 1.0 and args.finish is None else 0)
+        else (75.0 if args.recipe == "cpu" and args.scale == 1.0 and args.finish is None else 0)
     )
     ends_by = time.time() + budget_s
     if budget_s:  # past it, the last phase stops after its last finished epoch
@@ -588,16 +589,32 @@ def main() -> None:
     draw_s = 0.0  # seconds per plate drawn, all workers
     for phase in [] if args.finish else phases:
         t0 = time.monotonic()
-        pace = PACE.get(ran[-1].name) if ran else None
-        if budget_s and phase is phases[-1] and pace is not None:
-            phase = size_to_budget(
-                phase, pace=pace, draw_s=draw_s, seconds_left=ends_by - time.time()
+        if budget_s and phase is phases[-1] and ran:
+            probe = replace(
+                phase,
+                name=f"{phase.name}-pace",
+                n_train=PROBE_PLATES,
+                epochs=2,
+                data_from=phase.name,
             )
-            print(
-                f"budget: {phase.name} reads {phase.n_train} plates for {phase.epochs} epochs "
-                f"({pace.sample_s * 1000:.2f} ms a plate, {draw_s * 1000:.1f} ms to draw one)",
-                flush=True,
-            )
+            phase_data(probe, data, workers=args.workers)  # the first of the phase's plates
+            drawn = time.monotonic() - t0
+            if drawn > 1.0:
+                draw_s = drawn / probe.n_train
+            run_phase(probe, data=data, val_csv=val_csv, runs=runs, weights=weights, args=args)
+            timings[f"{probe.name}_s"] = round(time.monotonic() - t0, 1)
+            pace = PACE.get(probe.name) or PACE.get(ran[-1].name)
+            if pace is not None:  # else (no two epochs timed) the phase as written
+                phase = size_to_budget(
+                    phase, pace=pace, draw_s=draw_s, seconds_left=ends_by - time.time()
+                )
+                print(
+                    f"budget: {phase.name} reads {phase.n_train} plates for {phase.epochs} "
+                    f"epochs ({pace.sample_s * 1000:.2f} ms a plate, "
+                    f"{draw_s * 1000:.1f} ms to draw one)",
+                    flush=True,
+                )
+            t0 = time.monotonic()
         phase_data(phase, data, workers=args.workers)
         drawn = time.monotonic() - t0
         if drawn > 1.0:  # not found already drawn
