@@ -245,7 +245,9 @@ def run_phase(
     run_dir = this_run()
     if run_dir is None:
         raise RuntimeError(f"{phase.name}: training left no run folder in {out}")
-    PACE[phase.name] = _pace(phase, started, epoch_ends, time.time())
+    pace = _pace(phase, started, epoch_ends, time.time())
+    if pace is not None:
+        PACE[phase.name] = pace
     return run_dir
 
 
