@@ -37,13 +37,14 @@ TRAIN_ARGS="--out var/anpr-train-gpu --finish <run>"` (69 s, 62 s and 61 s the f
 model read 68.9 % of the dev set); since stop 14 it runs to a time budget (see Retrain).
 Measured at stop 14 on the faster AMD kind, from scratch, with the changed generator
 (`make train-ocr TRAIN_ARGS="--no-install --out var/anpr-scratch2"`, 62.6 min wall for
-the whole make command with the training venv already installed; installing it took about
-8 min more on a fresh machine): p1 273 s, the p2 probe 111 s (4.0 ms a plate read, 9.0 ms
+the whole make command with the training venv already installed; installing it on this
+fresh machine ended within 9 min of the session's start, not timed alone: the runtime venv
+and the fonts installed beside it): p1 273 s, the p2 probe 111 s (4.0 ms a plate read, 9.0 ms
 to draw one), p2 3,315 s for 76,500 fresh plates and 10 epochs (val 85.2 %); synthetic
 test 84.7 % (int8 and float), dev 88.5 % int8, 90.2 % float. An earlier run that sized p2
 at p1's pace drew 61,000 plates and ended after 51.8 min (dev 80.3 %), hence the probe.
-Neither replaces the model shipped here (95.1 % dev), which had a GPU's hour and four
-rounds of fine-tuning behind it.
+Neither replaces the model shipped here (95.1 % dev), which had two calls on a lent H200
+(439 s and 270 s) and four rounds of CPU fine-tuning behind it.
 
 Stop 13 trained that model on, on a third kind of 2-core machine (Intel Xeon at 2.0 GHz,
 AVX-512 without VNNI: 0.48 s a training step at batch 32 on its own, 0.79-0.95 s with the

@@ -54,9 +54,9 @@ class Phase:
 # Step times on this project's 2-core machines: 0.14-0.32 s at batch 16 (p1, library
 # default augmentation), 0.14-0.95 s at batch 32 (p2), depending on the machine drawn;
 # drawing a plate costs 13-25 ms of one core. So `make train-ocr` runs to a time budget
-# (--budget-minutes, 80 by default): p1 as written, then p2 sized to the time left at the
-# pace p1 measured (size_to_budget): its n_train and epochs below are the plan for a
-# run without a budget (--budget-minutes 0).
+# (--budget-minutes, 75 by default): p1 as written, then p2 sized to the time left at the
+# pace a probe of it measured (size_by_probe): its n_train and epochs below are the plan
+# for a run without a budget (--budget-minutes 0).
 PHASES = [
     # p1 breaks the plateau (plate accuracy stays at 0 for ~2,000 steps) on a small set.
     Phase("p1", n_train=6_000, epochs=7, batch_size=16, lr=1e-3, seed=1),
@@ -174,7 +174,8 @@ def phase_data(phase: Phase, data: Path, *, workers: int) -> Path:
 
 def run_phase(
     phase: Phase, *, data: Path, val_csv: Path, runs: Path, weights: Path | None, args
-) -> Path:
+) -> tuple[Path, Pace | None]:
+    """Train one phase with fast-plate-ocr's CLI: (its run folder, the pace it trained at)."""
     train_csv = phase_data(phase, data, workers=args.workers)
     out = runs / phase.name
     # fast-plate-ocr makes one dated folder per run; earlier runs stay (a phase resumed
@@ -223,17 +224,16 @@ def run_phase(
     proc = subprocess.Popen(cmd)
     while proc.poll() is None:
         time.sleep(1)
-        while len(epoch_ends) < _epochs_done(this_run()):
-            epoch_ends.append(time.time())
+        done = _epochs_done(this_run())
+        epoch_ends += [time.time()] * (done - len(epoch_ends))
         late = args.deadline is not None and time.time() > args.deadline
-        if late and _epochs_done(this_run()) >= 1:
+        if late and done >= 1:
             # Out of (lent machine) time: keep the last finished epoch's weights.
-            epochs = _epochs_done(this_run())
-            print(f"deadline: stopping {phase.name} after {epochs} epochs", flush=True)
+            print(f"deadline: stopping {phase.name} after {done} epochs", flush=True)
             proc.terminate()
             proc.wait()
             break
-        if phase.stop_after and _epochs_done(this_run()) >= phase.stop_after:
+        if phase.stop_after and done >= phase.stop_after:
             # The cosine schedule was laid out for `epochs`; stopping early keeps its
             # higher learning rate for the next phase, which decays it properly.
             proc.terminate()
@@ -245,10 +245,7 @@ def run_phase(
     run_dir = this_run()
     if run_dir is None:
         raise RuntimeError(f"{phase.name}: training left no run folder in {out}")
-    pace = _pace(phase, started, epoch_ends, time.time())
-    if pace is not None:
-        PACE[phase.name] = pace
-    return run_dir
+    return run_dir, _pace(phase, started, epoch_ends, time.time())
 
 
 @dataclass(frozen=True)
@@ -258,9 +255,6 @@ class Pace:
 
     sample_s: float
     overhead_s: float
-
-
-PACE: dict[str, Pace] = {}  # phases trained in this process
 
 
 def _pace(phase: Phase, started: float, epoch_ends: list[float], ended: float) -> Pace | None:
@@ -285,6 +279,36 @@ RESERVE_S = 300.0
 EXPORT_S = 120.0
 PROBE_PLATES = 4_000
 MIN_PLATES, MAX_PLATES = 10_000, 120_000
+
+
+# Drawing a plate costs 13-25 ms of one core: the slow end, where the probe's plates were
+# found already drawn (a resumed run) and drawing could not be timed.
+DRAW_S_UNTIMED = 0.025
+
+
+def size_by_probe(
+    phase: Phase, *, ends_by: float, data: Path, val_csv: Path, runs: Path, weights, args
+) -> Phase:
+    """The phase sized to the budget at the pace of a short probe run of it (its first
+    PROBE_PLATES plates, 2 epochs, weights thrown away); as written if the probe could not
+    time two epochs. ends_by: the budget's end, unix time."""
+    probe = replace(
+        phase, name=f"{phase.name}-pace", n_train=PROBE_PLATES, epochs=2, data_from=phase.name
+    )
+    t0 = time.monotonic()
+    phase_data(probe, data, workers=args.workers)  # drawn for the phase: no plate is wasted
+    drawn = time.monotonic() - t0
+    draw_s = drawn / probe.n_train if drawn > 1.0 else DRAW_S_UNTIMED / args.workers
+    _, pace = run_phase(probe, data=data, val_csv=val_csv, runs=runs, weights=weights, args=args)
+    if pace is None:
+        return phase
+    sized = size_to_budget(phase, pace=pace, draw_s=draw_s, seconds_left=ends_by - time.time())
+    print(
+        f"budget: {phase.name} reads {sized.n_train} plates for {sized.epochs} epochs "
+        f"({pace.sample_s * 1000:.2f} ms a plate, {draw_s * 1000:.1f} ms to draw one)",
+        flush=True,
+    )
+    return sized
 
 
 def size_to_budget(phase: Phase, *, pace: Pace, draw_s: float, seconds_left: float) -> Phase:
@@ -591,40 +615,21 @@ def main() -> None:
     continuing = args.weights is not None and run_file.exists()
     previous_phases = json.loads(run_file.read_text())["phases"] if continuing else []
     resumed = {f"{p['name']}_s" for p in previous_phases}
-    draw_s = 0.0  # seconds per plate drawn, all workers
     for phase in [] if args.finish else phases:
         t0 = time.monotonic()
         if budget_s and phase is phases[-1] and ran:
-            probe = replace(
+            phase = size_by_probe(
                 phase,
-                name=f"{phase.name}-pace",
-                n_train=PROBE_PLATES,
-                epochs=2,
-                data_from=phase.name,
+                ends_by=ends_by,
+                data=data,
+                val_csv=val_csv,
+                runs=runs,
+                weights=weights,
+                args=args,
             )
-            phase_data(probe, data, workers=args.workers)  # the first of the phase's plates
-            drawn = time.monotonic() - t0
-            if drawn > 1.0:
-                draw_s = drawn / probe.n_train
-            run_phase(probe, data=data, val_csv=val_csv, runs=runs, weights=weights, args=args)
-            timings[f"{probe.name}_s"] = round(time.monotonic() - t0, 1)
-            pace = PACE.get(probe.name) or PACE.get(ran[-1].name)
-            if pace is not None:  # else (no two epochs timed) the phase as written
-                phase = size_to_budget(
-                    phase, pace=pace, draw_s=draw_s, seconds_left=ends_by - time.time()
-                )
-                print(
-                    f"budget: {phase.name} reads {phase.n_train} plates for {phase.epochs} "
-                    f"epochs ({pace.sample_s * 1000:.2f} ms a plate, "
-                    f"{draw_s * 1000:.1f} ms to draw one)",
-                    flush=True,
-                )
+            timings[f"{phase.name}-pace_s"] = round(time.monotonic() - t0, 1)
             t0 = time.monotonic()
-        phase_data(phase, data, workers=args.workers)
-        drawn = time.monotonic() - t0
-        if drawn > 1.0:  # not found already drawn
-            draw_s = drawn / phase.n_train
-        run_dir = run_phase(
+        run_dir, _ = run_phase(
             phase, data=data, val_csv=val_csv, runs=runs, weights=weights, args=args
         )
         # last, not best: plate accuracy stays 0 for the first thousands of steps, so

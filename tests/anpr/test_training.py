@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import sys
+import time
 
 import pytest
 
@@ -221,3 +223,32 @@ def test_the_pace_comes_from_the_epochs_after_the_first():
     pace = train._pace(P2, 0.0, [50.0, 80.0, 110.0], 115.0)
     assert pace == train.Pace(sample_s=30.0 / 30_000, overhead_s=25.0)
     assert train._pace(P2, 0.0, [50.0], 60.0) is None  # one epoch cannot tell
+
+
+def test_the_probe_draws_the_phase_s_first_plates_and_sizes_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(train, "PROBE_PLATES", 4)
+    probed = []
+
+    def fake_run(phase, **kwargs):
+        probed.append(phase)
+        return tmp_path, train.Pace(sample_s=0.004, overhead_s=30.0)
+
+    monkeypatch.setattr(train, "run_phase", fake_run)
+    args = argparse.Namespace(workers=1)
+    ends_by = time.time() + 3_600
+    sized = train.size_by_probe(
+        P2, ends_by=ends_by, data=tmp_path, val_csv=tmp_path, runs=tmp_path, weights=None, args=args
+    )
+    [probe] = probed
+    assert (probe.name, probe.n_train, probe.epochs) == ("p2-pace", 4, 2)
+    # the probe's plates are the phase's own first ones: drawn into its folder, its seed
+    assert (tmp_path / "p2" / f"annotations-4-{P2.seed}.csv").exists()
+    # 4 plates draw too fast to time: the slow draw rate, 25 ms; (3,600 - 300 reserve - 30)
+    # / (0.025 + 10 x 0.004) = 50,307 plates, in whole chunks
+    assert (sized.n_train, sized.epochs) == (50_000, P2.epochs)
+
+    monkeypatch.setattr(train, "run_phase", lambda phase, **kw: (tmp_path, None))
+    untimed = train.size_by_probe(
+        P2, ends_by=ends_by, data=tmp_path, val_csv=tmp_path, runs=tmp_path, weights=None, args=args
+    )
+    assert untimed == P2  # no pace: the phase as written
