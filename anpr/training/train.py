@@ -250,11 +250,21 @@ def run_phase(
 
 @dataclass(frozen=True)
 class Pace:
-    """How fast a phase trained here: seconds per plate read (one plate, one epoch) and
-    the seconds the phase cost besides its epochs (start-up, first compile, saving)."""
+    """How fast a phase trained here: seconds per plate read (one plate, one epoch), the
+    seconds each epoch's validation pass costs, and the seconds the phase cost besides its
+    epochs (start-up, first compile, saving)."""
 
     sample_s: float
     overhead_s: float
+    val_s: float = 0.0
+
+
+# Each epoch ends with a validation pass over the N_VAL plates: a forward pass without the
+# augmentation, costing about VAL_COST of a training read each. A short probe's epoch is
+# mostly that pass's share, so it is taken out of the pace: counted in, it made the 4,000-
+# plate probe 8 % slower per plate than the 76,500-plate p2 it sized (4.0 ms against 3.65-
+# 3.7 ms on the faster AMD kind, stop 14), and the budgeted run ended 12 minutes early.
+VAL_COST = 0.35
 
 
 def _pace(phase: Phase, started: float, epoch_ends: list[float], ended: float) -> Pace | None:
@@ -262,7 +272,8 @@ def _pace(phase: Phase, started: float, epoch_ends: list[float], ended: float) -
         return None
     epoch_s = (epoch_ends[-1] - epoch_ends[0]) / (len(epoch_ends) - 1)
     overhead = (epoch_ends[0] - started - epoch_s) + (ended - epoch_ends[-1])
-    return Pace(sample_s=epoch_s / phase.n_train, overhead_s=max(0.0, overhead))
+    sample_s = epoch_s / (phase.n_train + VAL_COST * N_VAL)
+    return Pace(sample_s=sample_s, overhead_s=max(0.0, overhead), val_s=VAL_COST * N_VAL * sample_s)
 
 
 # The last phase of a budgeted run (make train-ocr) is sized to the time left after the
@@ -272,10 +283,10 @@ def _pace(phase: Phase, started: float, epoch_ends: list[float], ended: float) -
 # of it (PROBE_PLATES of its plates, 2 epochs, weights thrown away): per plate, p2's batch
 # of 32 cost 0.6x p1's batch of 16 on the faster AMD kind and 0.9x on the slower one, so
 # p1's pace alone would leave a third of the budget unused on one and overrun the other.
-# RESERVE_S keeps time for the export, the int8 quantization and its check (50-70 s
-# measured); the deadline that stops a late phase leaves only EXPORT_S, so a pace a few
+# RESERVE_S keeps time for the export, the int8 quantization and its check (61-69 s
+# measured; 300 s left 4 minutes of the budget unused); the deadline that stops a late phase leaves only EXPORT_S, so a pace a few
 # percent off still finishes its last epoch.
-RESERVE_S = 300.0
+RESERVE_S = 180.0
 EXPORT_S = 120.0
 PROBE_PLATES = 4_000
 MIN_PLATES, MAX_PLATES = 10_000, 120_000
@@ -315,16 +326,16 @@ def size_to_budget(phase: Phase, *, pace: Pace, draw_s: float, seconds_left: flo
     """The phase with n_train and epochs fitted to seconds_left (see RESERVE_S).
 
     draw_s: seconds to draw one plate with all workers; pace: the phase's, from its probe."""
-    sample_s = pace.sample_s
+    sample_s, val_s = pace.sample_s, pace.val_s
     usable = seconds_left - RESERVE_S - pace.overhead_s
     epochs = phase.epochs
-    n = int(usable / (draw_s + epochs * sample_s)) if usable > 0 else 0
+    n = int((usable - epochs * val_s) / (draw_s + epochs * sample_s)) if usable > 0 else 0
     if n > MAX_PLATES:  # a fast machine: the plates are capped, so more epochs fit
         n = MAX_PLATES
-        epochs = min(3 * phase.epochs, int((usable - n * draw_s) / (n * sample_s)))
+        epochs = min(3 * phase.epochs, int((usable - n * draw_s) / (n * sample_s + val_s)))
     elif n < MIN_PLATES:  # a slow machine: fewer epochs of the fewest plates worth drawing
         n = MIN_PLATES
-        epochs = max(1, int((usable - n * draw_s) / (n * sample_s)))
+        epochs = max(1, int((usable - n * draw_s) / (n * sample_s + val_s)))
     return replace(phase, n_train=n // CHUNK * CHUNK, epochs=epochs)
 
 

@@ -202,26 +202,35 @@ P2 = train.Phase("p2", n_train=30_000, epochs=10, batch_size=32, lr=1e-3, seed=2
 @pytest.mark.parametrize(
     ("sample_ms", "plates", "epochs"),
     [
-        (4.4, 85_500, 10),  # the faster kind: 0.14 s a step of 32
-        (13.4, 32_000, 10),  # the slower kind: 0.43 s a step
-        (1.0, 120_000, 28),  # plates capped: the time left goes to epochs (up to 3x)
+        (4.4, 87_500, 10),  # the faster kind: 0.14 s a step of 32
+        (13.4, 32_500, 10),  # the slower kind: 0.43 s a step
+        (1.0, 120_000, 29),  # plates capped: the time left goes to epochs (up to 3x)
         (60.0, 10_000, 7),  # too slow for 10 epochs of the fewest plates: fewer epochs
     ],
 )
 def test_the_last_phase_is_sized_to_the_time_left(sample_ms, plates, epochs):
-    pace = train.Pace(sample_s=sample_ms / 1000, overhead_s=60.0)
+    # each epoch's validation pass: 1,000 plates at 0.35 of a training read
+    val_s = train.VAL_COST * train.N_VAL * sample_ms / 1000
+    pace = train.Pace(sample_s=sample_ms / 1000, overhead_s=60.0, val_s=val_s)
     sized = train.size_to_budget(P2, pace=pace, draw_s=0.01, seconds_left=5_000.0)
     assert (sized.n_train, sized.epochs) == (plates, epochs)
     assert sized.n_train % train.CHUNK == 0
     assert (sized.seed, sized.batch_size) == (P2.seed, P2.batch_size)  # the rest as written
-    spent = pace.overhead_s + sized.n_train * (0.01 + sized.epochs * pace.sample_s)
+    spent = pace.overhead_s + sized.n_train * 0.01
+    spent += sized.epochs * (sized.n_train * pace.sample_s + val_s)
     assert spent <= 5_000.0 - train.RESERVE_S
 
 
 def test_the_pace_comes_from_the_epochs_after_the_first():
     # started at 0; epochs ended at 50 (start-up 20 s + 30 s), 80, 110; saved by 115
     pace = train._pace(P2, 0.0, [50.0, 80.0, 110.0], 115.0)
-    assert pace == train.Pace(sample_s=30.0 / 30_000, overhead_s=25.0)
+    assert pace is not None
+    assert pace.overhead_s == 25.0
+    # a 30 s epoch is 30,000 training reads and a validation pass over 1,000 plates, each
+    # read at 0.35 of a training read's cost
+    assert pace.sample_s == pytest.approx(30.0 / 30_350)
+    assert pace.val_s == pytest.approx(350 * 30.0 / 30_350)
+    assert 30_000 * pace.sample_s + pace.val_s == pytest.approx(30.0)
     assert train._pace(P2, 0.0, [50.0], 60.0) is None  # one epoch cannot tell
 
 
@@ -243,9 +252,9 @@ def test_the_probe_draws_the_phase_s_first_plates_and_sizes_it(tmp_path, monkeyp
     assert (probe.name, probe.n_train, probe.epochs) == ("p2-pace", 4, 2)
     # the probe's plates are the phase's own first ones: drawn into its folder, its seed
     assert (tmp_path / "p2" / f"annotations-4-{P2.seed}.csv").exists()
-    # 4 plates draw too fast to time: the slow draw rate, 25 ms; (3,600 - 300 reserve - 30)
-    # / (0.025 + 10 x 0.004) = 50,307 plates, in whole chunks
-    assert (sized.n_train, sized.epochs) == (50_000, P2.epochs)
+    # 4 plates draw too fast to time: the slow draw rate, 25 ms; (3,600 - 180 reserve - 30)
+    # / (0.025 + 10 x 0.004) = 52,153 plates, in whole chunks
+    assert (sized.n_train, sized.epochs) == (52_000, P2.epochs)
 
     monkeypatch.setattr(train, "run_phase", lambda phase, **kw: (tmp_path, None))
     untimed = train.size_by_probe(
