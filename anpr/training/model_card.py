@@ -9,6 +9,8 @@ import json
 import time
 from pathlib import Path
 
+import yaml
+
 from anpr.training.evaluate import load_dev_set, reader_texts, score_reader, synth_test_set
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
@@ -92,6 +94,7 @@ def evaluate(n_synth: int = 1000) -> dict:
 
 def write_card(training: dict, metrics: dict) -> str:
     onnx = MODELS_DIR / "pk_plate_ocr.onnx"
+    plate = yaml.safe_load((MODELS_DIR / "pk_plate_ocr_plate_config.yaml").read_text())
     phases = "\n".join(
         f"| {p['name']} | {p['n_train']:,} | {p['epochs']} | {p.get('stop_after') or p['epochs']} | {p['batch_size']} | {p['lr']} | {p['seed']} | {p.get('machine', training.get('machine', ''))} |"
         for p in training["phases"]
@@ -149,8 +152,9 @@ two lines) and returns letters and digits, e.g. `LEA122545` for a Punjab plate
 - Architecture: fast-plate-ocr CCT (`anpr/training/cct_pk.yaml`): 4 conv tokenizer
   layers with max pooling, 4 transformer layers (dim 64, 1 head), relu everywhere (gelu
   exports an `Erfc` node onnxruntime refuses)
-- Input: 64x128 grayscale, uint8, stretched (no letterbox); `pk_plate_ocr_plate_config.yaml`. The reader
-  (`anpr/readers.py`) adds a 3 % border round each crop and shrinks with pixel averaging
+- Input: {plate["img_height"]}x{plate["img_width"]} (height x width) {plate["image_color_mode"]}, uint8, stretched (no letterbox);
+  `pk_plate_ocr_plate_config.yaml`. The reader (`anpr/readers.py`) adds a 3 % border
+  round each crop and shrinks with pixel averaging
 - Output: 10 slots over `0-9A-Z` plus pad `_`, with per-character probabilities
 
 ## Metrics

@@ -17,25 +17,34 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 
 def _calibration(n: int, height: int, width: int, seed: int = 31) -> np.ndarray:
+    """n synthetic grey plates prepared as the reader prepares a crop."""
+    from anpr.readers import prepare_crop
     from anpr.synth import synth_plates
 
-    crops = [cv2.cvtColor(s.image, cv2.COLOR_BGR2GRAY) for s in synth_plates(n, seed=seed)]
     return np.stack(
-        [cv2.resize(c, (width, height), interpolation=cv2.INTER_LINEAR)[:, :, None] for c in crops]
+        [
+            prepare_crop(s.image, height=height, width=width, grayscale=True)
+            for s in synth_plates(n, seed=seed)
+        ]
     )
+
+
+def input_size(model: Path) -> tuple[int, int]:
+    """(height, width) of the model's NHWC image input."""
+    import onnx
+
+    dims = onnx.load(str(model)).graph.input[0].type.tensor_type.shape.dim
+    return dims[1].dim_value, dims[2].dim_value
 
 
 QUANTIZED_OPS = ["Conv"]
 
 
-def quantize(
-    src: Path, dst: Path, *, n_calib: int = 1024, height: int = 64, width: int = 128
-) -> None:
+def quantize(src: Path, dst: Path, *, n_calib: int = 1024) -> None:
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -44,7 +53,7 @@ def quantize(
     )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    data = _calibration(n_calib, height, width)
+    data = _calibration(n_calib, *input_size(src))
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:

@@ -15,6 +15,7 @@ from anpr.readers import (
     PlateReading,
     get_plate_reader,
     plate_reading,
+    prepare_crop,
     read_image,
     read_scene,
 )
@@ -84,20 +85,29 @@ def test_reader_takes_grayscale_and_odd_sizes(reader):
     assert reader.read_crops([]) == []
 
 
-@needs_model
-def test_prepare_adds_a_margin_and_averages_when_shrinking(reader):
+def test_prepare_adds_a_margin_and_averages_when_shrinking():
     # A black crop with a white band along its left edge: the repeated border widens the
     # band (20 of 200 px -> 26 of 212 px: 15-16 of 128 columns instead of 12-13).
     crop = np.zeros((100, 200), np.uint8)
     crop[:, :20] = 255
-    image = reader.prepare(crop)
+    image = prepare_crop(crop, height=64, width=128, grayscale=True)
     assert image.shape == (64, 128, 1)
     assert 15 <= int((image[32, :, 0] > 127).sum()) <= 16
     # One-pixel stripes shrunk 4x: averaging gives flat grey, point sampling would alias.
     stripes = np.zeros((256, 512), np.uint8)
     stripes[:, ::2] = 255
-    middle = reader.prepare(stripes)[8:-8, 8:-8, 0]
+    middle = prepare_crop(stripes, height=64, width=128, grayscale=True)[8:-8, 8:-8, 0]
     assert middle.min() >= 110 and middle.max() <= 145
+    # A colour model gets RGB: a blue BGR pixel comes out last.
+    blue = np.zeros((40, 80, 3), np.uint8)
+    blue[..., 0] = 255
+    assert prepare_crop(blue, height=48, width=96, grayscale=False)[24, 48].tolist() == [0, 0, 255]
+
+
+@needs_model
+def test_reader_prepares_crops_at_its_model_input_size(reader):
+    image = reader.prepare(np.zeros((100, 200, 3), np.uint8))
+    assert image.shape == (reader.config.img_height, reader.config.img_width, 1)
 
 
 @needs_model
