@@ -222,6 +222,7 @@ ECHALLAN_FEED_LAG_SECONDS = env_int("ECHALLAN_FEED_LAG_SECONDS", 2)
 ECHALLAN_NUMBER_PREFIX = env_str("ECHALLAN_NUMBER_PREFIX", "KHI")
 ANPR_CONFIDENCE_THRESHOLD = env_float("ANPR_CONFIDENCE_THRESHOLD", 0.80)
 ANPR_READER = env_str("ANPR_READER", "anpr.readers.FastPlateOcrReader")
+# Empty: the committed model, int8 on CPUs with VNNI and float on others (readers.default_model).
 ANPR_OCR_MODEL = env_str("ANPR_OCR_MODEL", "")
 # A worker's task takes up to this many waiting events along with its own (one OCR batch).
 ANPR_BATCH_SIZE = env_int("ANPR_BATCH_SIZE", 16)

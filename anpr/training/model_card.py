@@ -221,8 +221,8 @@ Recipe `{training.get("recipe", "cpu")}`, trained on {training.get("machine", "2
                             # generates var/anpr-train/, trains, exports, installs here
 
 It runs to a time budget, 75 minutes by default (`--budget-minutes`; 0 runs the recipe's
-phases as written): p1 as written, then a probe of p2 (4,000 of its plates, 2 epochs,
-weights thrown away) measures how fast this machine draws and trains, and p2 reads as many
+phases as written): a probe of p2 (4,000 of its plates, 2 epochs, weights thrown
+away) measures how fast this machine draws and trains, and p2 reads as many
 fresh plates for 10 epochs as fit the time left, keeping 3 minutes for the export and
 quantization. A faster machine reads more plates and gets a better model; a phase that
 still runs late stops after its last finished epoch.

@@ -51,17 +51,18 @@ class Phase:
     data_from: str | None = None  # reuse another phase's images (same seed and size)
 
 
-# Step times on this project's 2-core machines: 0.14-0.32 s at batch 16 (p1, library
-# default augmentation), 0.14-0.95 s at batch 32 (p2), depending on the machine drawn;
-# drawing a plate costs 13-25 ms of one core. So `make train-ocr` runs to a time budget
-# (--budget-minutes, 75 by default): p1 as written, then p2 sized to the time left at the
-# pace a probe of it measured (size_by_probe): its n_train and epochs below are the plan
-# for a run without a budget (--budget-minutes 0).
+# Step times on this project's 2-core machines: 0.08-0.13 s at batch 32 on the faster AMD
+# kind, up to 0.95 s on the slower Intel one; drawing a plate costs 13-25 ms of one core. So
+# `make train-ocr` runs to a time budget (--budget-minutes, 75 by default): p2 is sized to it
+# at the pace a short probe of it measured (size_by_probe); its n_train and epochs below are
+# the plan for a run without a budget (--budget-minutes 0).
 PHASES = [
-    # p1 breaks the plateau (plate accuracy stays at 0 for ~2,000 steps) on a small set.
-    Phase("p1", n_train=6_000, epochs=7, batch_size=16, lr=1e-3, seed=1),
-    # p2 reads a larger, fresh set with light training-time augmentation (the synthetic
-    # damage already covers the camera); its cosine schedule decays to the end.
+    # One phase from scratch: plate accuracy stays at 0 for the first ~2,000 steps (the
+    # plateau), then climbs. A first phase of 6,000 plates at batch 16 (p1, until stop 16)
+    # was meant to break the plateau; on 128x64 and 96x48 inputs it ended 7 epochs (2,625
+    # steps, 158 s) still on it (val char accuracy 0.43), so p2 broke it anyway and p1's
+    # minutes are now p2's. Light training-time augmentation (the synthetic damage already
+    # covers the camera); the cosine schedule decays to the end.
     Phase(
         "p2",
         n_train=30_000,
@@ -276,13 +277,14 @@ def _pace(phase: Phase, started: float, epoch_ends: list[float], ended: float) -
     return Pace(sample_s=sample_s, overhead_s=max(0.0, overhead), val_s=VAL_COST * N_VAL * sample_s)
 
 
-# The last phase of a budgeted run (make train-ocr) is sized to the time left after the
-# first: as many fresh plates as fit `epochs` reads of each, drawn and trained at the pace
+# The last phase of a budgeted run (make train-ocr) is sized to the time left after any
+# earlier ones: as many fresh plates as fit `epochs` reads of each, drawn and trained at the pace
 # measured here, so a faster machine reads more plates and a slower one fewer, and the run
 # ends within the budget on any kind. The pace is the phase's own, from a short probe run
 # of it (PROBE_PLATES of its plates, 2 epochs, weights thrown away): per plate, p2's batch
-# of 32 cost 0.6x p1's batch of 16 on the faster AMD kind and 0.9x on the slower one, so
-# p1's pace alone would leave a third of the budget unused on one and overrun the other.
+# of 32 cost 0.6x the batch of 16 of a first phase it had until stop 16 on the faster AMD
+# kind and 0.9x on the slower one, so that phase's pace would leave a third of the budget
+# unused on one and overrun the other.
 # RESERVE_S keeps time for the export, the int8 quantization and its check (61-69 s
 # measured; 300 s left 4 minutes of the budget unused); the deadline that stops a late phase leaves only EXPORT_S, so a pace a few
 # percent off still finishes its last epoch.
@@ -628,7 +630,7 @@ def main() -> None:
     resumed = {f"{p['name']}_s" for p in previous_phases}
     for phase in [] if args.finish else phases:
         t0 = time.monotonic()
-        if budget_s and phase is phases[-1] and ran:
+        if budget_s and phase is phases[-1]:
             phase = size_by_probe(
                 phase,
                 ends_by=ends_by,

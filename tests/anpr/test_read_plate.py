@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from anpr import services, tasks
 from anpr.models import PlateRead, ViolationEvent
-from anpr.readers import DEFAULT_MODEL
+from anpr.readers import DEFAULT_MODEL, default_model
 from challan.models import Challan, ChallanEvidence
 from tests.anpr.conftest import FakeReader, jpeg
 
@@ -129,7 +129,9 @@ def test_the_configured_real_reader_reads_or_falls_back(tracs, settings):
     }
     reading = read(ingest(client, images=images))
     if DEFAULT_MODEL.exists():
-        assert reading.source == "anpr" and reading.model_version.startswith("pk_plate_ocr@")
+        assert reading.source == "anpr" and reading.model_version.startswith(
+            default_model().stem + "@"
+        )
     else:
         assert reading.source == "camera"
         assert "reader_unavailable" in reading.manual_check_reasons

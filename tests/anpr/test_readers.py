@@ -12,7 +12,9 @@ from django.core.management import CommandError, call_command
 
 from anpr.readers import (
     DEFAULT_MODEL,
+    FLOAT_MODEL,
     PlateReading,
+    default_model,
     get_plate_reader,
     plate_reading,
     prepare_crop,
@@ -110,10 +112,30 @@ def test_reader_prepares_crops_at_its_model_input_size(reader):
     assert image.shape == (reader.config.img_height, reader.config.img_width, 1)
 
 
+def test_default_model_is_int8_only_where_the_cpu_has_an_int8_dot_product():
+    assert default_model(frozenset({"avx512f", "avx512_vnni"})) == DEFAULT_MODEL
+    assert default_model(frozenset({"avx2", "avx_vnni"})) == DEFAULT_MODEL
+    assert default_model(frozenset({"asimd", "asimddp"})) == DEFAULT_MODEL
+    no_vnni = default_model(frozenset({"sse4_2", "avx2", "avx512f"}))
+    assert no_vnni == (FLOAT_MODEL if FLOAT_MODEL.exists() else DEFAULT_MODEL)
+    assert default_model(frozenset()) == DEFAULT_MODEL  # flags unknown: the shipped default
+
+
+@pytest.mark.skipif(not FLOAT_MODEL.exists(), reason="no float model beside the default")
+def test_the_reader_on_a_cpu_without_vnni_reads_with_the_float_model(monkeypatch):
+    from anpr import readers
+
+    monkeypatch.setattr(readers, "cpu_flags", lambda: frozenset({"avx2", "avx512f"}))
+    reader = readers.FastPlateOcrReader()
+    assert reader.model_version.startswith("pk_plate_ocr_fp32@")
+    sample = synth_plates(1, seed=5)[0]
+    assert reader.read_crops([sample.image])[0].text  # it reads
+
+
 @needs_model
 def test_get_plate_reader_is_cached_and_versioned():
     assert get_plate_reader() is get_plate_reader()
-    assert get_plate_reader().model_version.startswith("pk_plate_ocr@")
+    assert get_plate_reader().model_version.startswith(default_model().stem + "@")
 
 
 @needs_model

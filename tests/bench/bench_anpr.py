@@ -59,7 +59,6 @@ def _rate(fn, items: list, batch: int, min_seconds: float) -> float:
 
 
 MODELS = REPO / "anpr" / "models"
-FLOAT_MODEL = MODELS / "pk_plate_ocr_fp32.onnx"  # shipped beside an int8 default model
 
 
 def fast_plate_ocr(model: Path | None = None):
@@ -240,11 +239,15 @@ def main() -> None:
     crops = [item[1] for item in synth_items[:256]]
     scene_items = scenes(30 if args.quick else 60)
 
+    from anpr.readers import DEFAULT_MODEL, FLOAT_MODEL, INT8_DOT_FLAGS, cpu_flags, default_model
+
     reader, read = fast_plate_ocr()
-    model_path = MODELS / "pk_plate_ocr.onnx"
+    model_path = default_model()  # int8 where the CPU has VNNI, else the float model
+    print(f"CPU int8 dot-product flags: {sorted(cpu_flags() & INT8_DOT_FLAGS) or 'none'}")
     files = sorted(MODELS.glob("*.onnx"))
     print(
-        f"model {reader.model_version}, {model_path.stat().st_size / 1e6:.2f} MB; model files "
+        f"model {reader.model_version} (the default for this CPU), "
+        f"{model_path.stat().st_size / 1e6:.2f} MB; model files "
         f"{', '.join(f'{f.name} {f.stat().st_size / 1e6:.2f} MB' for f in files)} = "
         f"{sum(f.stat().st_size for f in files) / 1e6:.2f} MB; cpus={os.cpu_count()}"
     )
@@ -264,7 +267,9 @@ def main() -> None:
         print(f"crops/s at batch {b:>2}, {procs} processes x 1 thread: {rate:8.1f}")
     print(f"peak RSS of a reader process: {reader_rss_mb(3.0):.0f} MB")
 
-    baselines = [FLOAT_MODEL] if FLOAT_MODEL.exists() else []
+    # The other committed model (float where int8 is the default, or the reverse), same run.
+    other = FLOAT_MODEL if model_path == DEFAULT_MODEL else DEFAULT_MODEL
+    baselines = [other] if other.exists() else []
     if args.baseline_model:  # e.g. the model this one replaces, for a same-run ratio
         baselines.append(args.baseline_model)
     for model in baselines:  # the same figures for other models, in the same run
