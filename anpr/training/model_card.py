@@ -117,8 +117,10 @@ def write_card(training: dict, metrics: dict) -> str:
         )
         if shipped == "int8":
             quant_text += (
-                " The float model is kept as `pk_plate_ocr_fp32.onnx` "
-                "(`ANPR_OCR_MODEL=anpr/models/pk_plate_ocr_fp32.onnx` selects it)."
+                " The float model is kept as `pk_plate_ocr_fp32.onnx`: the reader uses it by "
+                "default on CPUs without an int8 dot-product instruction (no VNNI), where the "
+                "int8 convolutions are slower (`anpr.readers.default_model`); "
+                "`ANPR_OCR_MODEL=anpr/models/pk_plate_ocr_fp32.onnx` selects it anywhere."
             )
     else:
         quant_text = "Not quantized (float32)."
