@@ -119,6 +119,7 @@ def _file_version(path: Path) -> str:
     return f"{path.stem}@{digest}"
 
 
+@functools.cache  # read once a process: every reader built after the first asks again
 def cpu_flags() -> frozenset[str]:
     """This CPU's feature flags from /proc/cpuinfo (Linux); empty where it cannot be read."""
     try:

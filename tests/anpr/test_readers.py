@@ -128,8 +128,11 @@ def test_the_reader_on_a_cpu_without_vnni_reads_with_the_float_model(monkeypatch
     monkeypatch.setattr(readers, "cpu_flags", lambda: frozenset({"avx2", "avx512f"}))
     reader = readers.FastPlateOcrReader()
     assert reader.model_version.startswith("pk_plate_ocr_fp32@")
-    sample = synth_plates(1, seed=5)[0]
-    assert reader.read_crops([sample.image])[0].text  # it reads
+    # Clean plates: the shipped float model read 20 of 20 of these; the floor catches a
+    # wrong or broken model file, not a small accuracy change after a retrain.
+    samples = synth_plates(10, seed=5, clean=True)
+    readings = reader.read_crops([s.image for s in samples])
+    assert sum(r.text == s.key for r, s in zip(readings, samples, strict=True)) >= 8
 
 
 @needs_model
