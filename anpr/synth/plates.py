@@ -487,7 +487,14 @@ def render_punjab(
     if year:
         # mostly right after the series; sometimes pushed out towards the rim (LEB-14-5397)
         yx = series_x + series_w + (_u(rng, 0.0, 0.6) * free if rng.random() < 0.25 else 0.0)
-        _year_box(p, text, year, min(yx, right - year_w), top_y, line_h, ink, emboss=emboss)
+        # Half the time the year is printed fainter than the rest, grey on the white (the
+        # dev crops LEC-09-1050, LEB-09-9396, LEB-07-1236): a from-scratch model misread
+        # exactly those years (stop 18), drawn until then in the series' own ink.
+        year_ink = ink
+        if rng.random() < 0.5:
+            a = _u(rng, 0.15, 0.55)
+            year_ink = tuple(c + (b - c) * a for c, b in zip(ink, bg, strict=True))
+        _year_box(p, text, year, min(yx, right - year_w), top_y, line_h, year_ink, emboss=emboss)
     num_w = min(right - left, char_w * _u(rng, 0.95, 1.15) * len(text.number))
     num_x = left + (right - left - num_w) * _u(rng, 0.0, 0.4)
     p.text(text.number, (num_x, bot_y, num_w, num_h), ink, emboss=emboss, tracking=tracking)
