@@ -197,8 +197,10 @@ class Painter:
         keep_aspect: bool = False,
         font=...,
         tracking: float = 0.0,
+        alpha: float = 1.0,
     ) -> None:
-        """Draw text stretched into box (x, y, w, h); keep_aspect fits it inside instead."""
+        """Draw text stretched into box (x, y, w, h); keep_aspect fits it inside instead.
+        alpha below 1 prints it fainter, over whatever is under it."""
         x, y, w, h = (round(v) for v in box)
         mask = _text_mask(text, self.font if font is ... else font, tracking=tracking)
         if keep_aspect:
@@ -213,7 +215,7 @@ class Painter:
             d = max(1, round(h * 0.03))
             self._blend(np.roll(np.roll(m, d, 0), d, 1), x, y, (0, 0, 0), emboss * 0.5)
             self._blend(np.roll(np.roll(m, -d, 0), -d, 1), x, y, (255, 255, 255), emboss * 0.4)
-        self._blend(m, x, y, color, 1.0)
+        self._blend(m, x, y, color, alpha)
 
     def _blend(self, m: np.ndarray, x: int, y: int, color, alpha: float) -> None:
         h, w = m.shape
@@ -364,8 +366,8 @@ def _year_layout(rng: np.random.Generator, line_h: float) -> _YearLayout:
     # all three widths are drawn whichever separator is used (the data depend on it)
     sep_w = {"-": _u(rng, 0.16, 0.32), "·": _u(rng, 0.08, 0.14), "•": _u(rng, 0.1, 0.18), "": 0}
     # measured on the dev photos: 0.64-0.75 of the series height (LE-19, LEB-09, LEE-08,
-    # LEF-19, LEC-14, GA-10, LEF-13); drawn 0.5-0.75 until stop 17, when a from-scratch
-    # model misread 4 of those years (9 as 7, 8 as 0, 0 as 1)
+    # LEF-19, LEC-14, GA-10, LEF-13); drawn 0.5-0.75 until stop 18 (a from-scratch model
+    # had misread the year on 4 dev plates in stop 17: 9 as 7, 8 as 0, 0 as 1)
     digits_h = line_h * _u(rng, 0.58, 0.8)
     close = sep == "•" or rng.random() < 0.15  # almost touching the series
     return _YearLayout(
@@ -419,12 +421,17 @@ def _year_box(
         r = layout.sep_w / 2
         p.circle((sx + r, cy), r, color)
     dx = sx + layout.sep_w + layout.sep_gap
+    # Half the time the digits are printed fainter than the rest, grey on the white, the
+    # dash still dark (the dev crops LEC-09-1050, LEB-09-9396, LEB-07-1236): a from-scratch
+    # model misread exactly those years (stop 18), drawn until then in full ink.
+    alpha = _u(rng, 0.45, 0.85) if rng.random() < 0.5 else 1.0
     p.text(
         text.year,
         (dx, y, layout.digits_w, h),
         color,
         emboss=emboss,
         font=_year_font(rng, p.font),
+        alpha=alpha,
     )
     if rng.random() < 0.3:  # a fixing screw just above, or biting into, the year digits
         r = p.h * _u(rng, 0.03, 0.055)
@@ -487,14 +494,7 @@ def render_punjab(
     if year:
         # mostly right after the series; sometimes pushed out towards the rim (LEB-14-5397)
         yx = series_x + series_w + (_u(rng, 0.0, 0.6) * free if rng.random() < 0.25 else 0.0)
-        # Half the time the year is printed fainter than the rest, grey on the white (the
-        # dev crops LEC-09-1050, LEB-09-9396, LEB-07-1236): a from-scratch model misread
-        # exactly those years (stop 18), drawn until then in the series' own ink.
-        year_ink = ink
-        if rng.random() < 0.5:
-            a = _u(rng, 0.15, 0.55)
-            year_ink = tuple(c + (b - c) * a for c, b in zip(ink, bg, strict=True))
-        _year_box(p, text, year, min(yx, right - year_w), top_y, line_h, year_ink, emboss=emboss)
+        _year_box(p, text, year, min(yx, right - year_w), top_y, line_h, ink, emboss=emboss)
     num_w = min(right - left, char_w * _u(rng, 0.95, 1.15) * len(text.number))
     num_x = left + (right - left - num_w) * _u(rng, 0.0, 0.4)
     p.text(text.number, (num_x, bot_y, num_w, num_h), ink, emboss=emboss, tracking=tracking)

@@ -61,8 +61,9 @@ PHASES = [
     # plateau), then climbs. A first phase of 6,000 plates at batch 16 (p1, until stop 16)
     # was meant to break the plateau; on 128x64 and 96x48 inputs it ended its 7 epochs (2,625
     # steps; 158 s at 96x48) still on it (val char accuracy 0.43), and p2 broke it anyway
-    # (val 7.8 % after its first epoch of 3,640 steps, stop 17), so p1's minutes are p2's. Light training-time augmentation (the synthetic damage already
-    # covers the camera); the cosine schedule decays to the end.
+    # (val 7.8 % after its first epoch of 3,640 steps, stop 17), so p1's minutes are p2's.
+    # Light training-time augmentation (the synthetic damage already covers the camera);
+    # the cosine schedule decays to the end.
     Phase(
         "p2",
         n_train=30_000,
