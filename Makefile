@@ -46,7 +46,7 @@ clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
 
 # Plate OCR model: synthetic data + fast-plate-ocr training in its own venv (TensorFlow
-# stays out of the runtime venv). Runs to a time budget (75 minutes of training by default,
+# stays out of the runtime venv). Runs to a time budget (80 minutes of training by default,
 # --budget-minutes) so that it ends within 90 minutes on any 2-core kind: the last phase
 # reads as many plates as the pace a short probe of it measured allows. Installs the result
 # in anpr/models/ with its model card. TRAIN_ARGS="--scale 0.1" for a quick run.

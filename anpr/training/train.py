@@ -304,7 +304,7 @@ EXPORT_S = 120.0
 # pace that much slower.
 PACE_MARGIN = 1.1
 PROBE_PLATES = 4_000
-MIN_PLATES, MAX_PLATES = 10_000, 120_000
+MIN_PLATES, MAX_PLATES = 10_000, 160_000
 
 
 # Drawing a plate costs 13-25 ms of one core: the slow end, where the probe's plates were
