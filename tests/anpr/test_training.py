@@ -128,7 +128,10 @@ def test_another_data_seed_draws_fresh_plates_beside_the_first(tmp_path, monkeyp
         with (tmp_path / "data" / "g1" / name).open() as f:
             return [(row["image_path"], row["plate_text"]) for row in csv.DictReader(f)]
 
-    first, fresh = rows(f"annotations-3-11-{train.INPUT_TAG}.csv"), rows(f"annotations-3-99-{train.INPUT_TAG}.csv")
+    first, fresh = (
+        rows(f"annotations-3-11-{train.INPUT_TAG}.csv"),
+        rows(f"annotations-3-99-{train.INPUT_TAG}.csv"),
+    )
     assert not {path for path, _ in first} & {path for path, _ in fresh}  # nothing overwritten
     assert [text for _, text in first] != [text for _, text in fresh]
 
