@@ -227,8 +227,9 @@ phases as written): a probe of p2 (4,000 of its plates, 2 epochs, weights thrown
 away) measures how fast this machine draws and trains, and p2 reads as many
 fresh plates for 10 epochs as fit the time left at a pace 10 % slower than the probe's,
 keeping 3 minutes for the export and quantization. The plates are stored as the reader
-hands crops to the model (a 3 % border, shrunk by averaging to 128x64). A faster machine reads more plates and gets a better model; a phase that
-still runs late stops after its last finished epoch.
+hands crops to the model (a 3 % border, shrunk by averaging to the model's input). A
+faster machine reads more plates and gets a better model; a phase that still runs late
+stops after its last finished epoch.
 `python -m anpr.training.train --help` lists options (`--scale 0.1` for a quick run,
 `--no-install` to keep the committed model). Then `make bench BENCH=anpr`.
 

@@ -100,10 +100,11 @@ N_VAL = 1_000
 VAL_SEED = 777
 
 
-def _chunk(args: tuple[Path, int, int, int, str]) -> list[tuple[str, str]]:
-    out_dir, seed, start, count, color = args
-    # Named by seed too: plates drawn with another seed (--data-seed) sit beside these.
-    done = out_dir / f"chunk-{seed}-{start:06d}-{INPUT_TAG}.csv"
+def _chunk(args: tuple[Path, int, int, int, tuple[int, int]]) -> list[tuple[str, str]]:
+    out_dir, seed, start, count, (height, width) = args
+    # Named by seed and size too: plates drawn with another seed (--data-seed) sit beside
+    # these, and plates drawn for another input size are never taken for these.
+    done = out_dir / f"chunk-{seed}-{start:06d}-{width}x{height}.csv"
     if done.exists():  # resumable: a finished chunk is never drawn again
         with done.open() as f:
             return [(row[0], row[1]) for row in csv.reader(f)]
@@ -115,14 +116,12 @@ def _chunk(args: tuple[Path, int, int, int, str]) -> list[tuple[str, str]]:
     rows = []
     for i in range(start, start + count):
         sample = synth_plate(rng)
-        # Stored as the reader will hand crops to the model (its border, shrunk by
-        # averaging, INPUT_H x INPUT_W): fast-plate-ocr's loader then has nothing to resize.
-        # Left to it, the loader shrank the 80-320 px crops linearly, so the model learnt
-        # on aliased strokes and read smooth ones.
-        image = prepare_crop(
-            sample.image, height=INPUT_H, width=INPUT_W, grayscale=color == "grayscale"
-        )
-        name = f"{seed}-{i:06d}-{INPUT_TAG}.png"
+        # Stored as the reader will hand the crop to the model (its border, shrunk by
+        # averaging to the model's input): fast-plate-ocr's loader then has nothing to
+        # resize. Left to it, the loader shrank the 80-320 px crops linearly, so the model
+        # learnt on aliased strokes and read smooth ones.
+        image = prepare_crop(sample.image, height=height, width=width, grayscale=True)
+        name = f"{seed}-{i:06d}-{width}x{height}.png"
         cv2.imwrite(str(out_dir / name), image)
         rows.append((name, sample.text.key))
     with done.open("w", newline="") as f:
@@ -131,18 +130,25 @@ def _chunk(args: tuple[Path, int, int, int, str]) -> list[tuple[str, str]]:
 
 
 CHUNK = 500
-# The model's input (anpr/training/plate_config.yaml): the plates are drawn at this size.
-INPUT_H, INPUT_W = 64, 128
-INPUT_TAG = f"{INPUT_W}x{INPUT_H}"
 
 
-def generate(out_dir: Path, n: int, seed: int, *, color: str, workers: int) -> Path:
-    """Write n synthetic crops and annotations.csv into out_dir (resumes finished chunks)."""
+def model_input(plate_config: Path) -> tuple[int, int]:
+    """The (height, width) the plate config feeds the model: the plates are drawn at it."""
+    plate = yaml.safe_load(plate_config.read_text())
+    if plate["image_color_mode"] != "grayscale":
+        raise ValueError(f"{plate_config}: the synthetic plates are drawn grayscale only")
+    return plate["img_height"], plate["img_width"]
+
+
+def generate(out_dir: Path, n: int, seed: int, *, size: tuple[int, int], workers: int) -> Path:
+    """Write n synthetic crops of size (height, width) and their annotations CSV into
+    out_dir (resumes finished chunks)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = out_dir / f"annotations-{n}-{seed}-{INPUT_TAG}.csv"
+    height, width = size
+    csv_path = out_dir / f"annotations-{n}-{seed}-{width}x{height}.csv"
     if csv_path.exists():
         return csv_path
-    jobs = [(out_dir, seed, s, min(CHUNK, n - s), color) for s in range(0, n, CHUNK)]
+    jobs = [(out_dir, seed, s, min(CHUNK, n - s), size) for s in range(0, n, CHUNK)]
     rows: list[tuple[str, str]] = []
     if workers <= 1:  # in this process: forking a process that runs threads can deadlock
         for job in jobs:
@@ -171,14 +177,14 @@ def _cli() -> list[str]:
     return [sys.executable, "-c", "from fast_plate_ocr.cli.cli import main_cli; main_cli()"]
 
 
-def phase_data(phase: Phase, data: Path, *, workers: int) -> Path:
+def phase_data(phase: Phase, data: Path, args) -> Path:
     """The phase's plates and annotations CSV (drawn once, then reused)."""
     return generate(
         data / (phase.data_from or phase.name),
         phase.n_train,
         phase.seed,
-        color="grayscale",
-        workers=workers,
+        size=model_input(args.plate_config),
+        workers=args.workers,
     )
 
 
@@ -186,7 +192,7 @@ def run_phase(
     phase: Phase, *, data: Path, val_csv: Path, runs: Path, weights: Path | None, args
 ) -> tuple[Path, Pace | None]:
     """Train one phase with fast-plate-ocr's CLI: (its run folder, the pace it trained at)."""
-    train_csv = phase_data(phase, data, workers=args.workers)
+    train_csv = phase_data(phase, data, args)
     out = runs / phase.name
     # fast-plate-ocr makes one dated folder per run; earlier runs stay (a phase resumed
     # from its own last run reads its weights there), so this run is the folder that is new.
@@ -299,9 +305,9 @@ def _pace(phase: Phase, started: float, epoch_ends: list[float], ended: float) -
 # percent off still finishes its last epoch.
 RESERVE_S = 180.0
 EXPORT_S = 120.0
-# The phase it sizes ran slower per plate than its probe: 4.05 ms against 3.45 ms at stop 18
-# (the deadline then cut the cosine schedule's last epoch, twice). PACE_MARGIN plans for a
-# pace that much slower.
+# A budgeted p2 ran slower per plate than its own probe: 4.05 ms against 3.45 ms at stop 18,
+# and the deadline cut the cosine schedule's last epoch (twice). So the plan assumes a pace
+# PACE_MARGIN slower than the probe's.
 PACE_MARGIN = 1.1
 PROBE_PLATES = 4_000
 MIN_PLATES, MAX_PLATES = 10_000, 160_000
@@ -322,7 +328,7 @@ def size_by_probe(
         phase, name=f"{phase.name}-pace", n_train=PROBE_PLATES, epochs=2, data_from=phase.name
     )
     t0 = time.monotonic()
-    phase_data(probe, data, workers=args.workers)  # drawn for the phase: no plate is wasted
+    phase_data(probe, data, args)  # drawn for the phase: no plate is wasted
     drawn = time.monotonic() - t0
     draw_s = drawn / probe.n_train if drawn > 1.0 else DRAW_S_UNTIMED / args.workers
     _, pace = run_phase(probe, data=data, val_csv=val_csv, runs=runs, weights=weights, args=args)
@@ -605,7 +611,9 @@ def main() -> None:
             _start_from_shipped_record(args.out)
         keras_path = args.out / f"{args.weights.stem}.from-onnx.keras"
         args.weights = convert(args.weights, keras_path, args.model_config, args.plate_config)
-    val_csv = generate(data / "val", N_VAL, VAL_SEED, color="grayscale", workers=args.workers)
+    val_csv = generate(
+        data / "val", N_VAL, VAL_SEED, size=model_input(args.plate_config), workers=args.workers
+    )
     timings = {"generate_val_s": round(time.monotonic() - started, 1)}
     weights = args.weights
     recipe = RECIPES[args.recipe]
@@ -630,7 +638,7 @@ def main() -> None:
     if args.generate_only:
         for phase in phases:
             t0 = time.monotonic()
-            phase_data(phase, data, workers=args.workers)
+            phase_data(phase, data, args)
             seconds = round(time.monotonic() - t0, 1)
             print(f"generated {phase.name} in {seconds} s", flush=True)
             (args.out / f"generate_{phase.name}_s").write_text(str(seconds))

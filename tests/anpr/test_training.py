@@ -8,6 +8,7 @@ import json
 import sys
 import time
 
+import cv2
 import pytest
 
 from anpr.training import train
@@ -28,12 +29,16 @@ def test_generate_only_draws_the_phase_and_resumes(tmp_path, monkeypatch, tiny_r
     monkeypatch.setattr(sys, "argv", argv)
     train.main()
 
-    annotations = tmp_path / "data" / "g1" / f"annotations-3-11-{train.INPUT_TAG}.csv"
+    annotations = tmp_path / "data" / "g1" / "annotations-3-11-128x64.csv"
     with annotations.open() as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 3
     assert all((annotations.parent / row["image_path"]).is_file() for row in rows)
     assert all(row["plate_text"].isalnum() for row in rows)
+    # stored as the reader hands a crop to the model: plate_config.yaml's 64x128 grey
+    for row in rows:
+        image = cv2.imread(str(annotations.parent / row["image_path"]), cv2.IMREAD_UNCHANGED)
+        assert image.shape == (64, 128)
     assert float((tmp_path / "generate_g1_s").read_text()) >= 0
     assert not (tmp_path / "run.json").exists()  # nothing was trained
 
@@ -52,7 +57,7 @@ def test_generate_only_applies_the_scale(tmp_path, monkeypatch, tiny_recipe):
     monkeypatch.setattr(sys, "argv", [*argv, "--scale", "0.0001", "--workers", "1"])
     train.main()
     # 20,000 x 0.0001 = 2, but a phase never draws fewer than 200 plates
-    assert (tmp_path / "data" / "g1" / f"annotations-200-11-{train.INPUT_TAG}.csv").exists()
+    assert (tmp_path / "data" / "g1" / "annotations-200-11-128x64.csv").exists()
 
 
 def test_the_cli_compiles_the_step_when_asked(monkeypatch):
@@ -129,8 +134,8 @@ def test_another_data_seed_draws_fresh_plates_beside_the_first(tmp_path, monkeyp
             return [(row["image_path"], row["plate_text"]) for row in csv.DictReader(f)]
 
     first, fresh = (
-        rows(f"annotations-3-11-{train.INPUT_TAG}.csv"),
-        rows(f"annotations-3-99-{train.INPUT_TAG}.csv"),
+        rows("annotations-3-11-128x64.csv"),
+        rows("annotations-3-99-128x64.csv"),
     )
     assert not {path for path, _ in first} & {path for path, _ in fresh}  # nothing overwritten
     assert [text for _, text in first] != [text for _, text in fresh]
@@ -248,7 +253,7 @@ def test_the_probe_draws_the_phase_s_first_plates_and_sizes_it(tmp_path, monkeyp
         return tmp_path, train.Pace(sample_s=0.004, overhead_s=30.0)
 
     monkeypatch.setattr(train, "run_phase", fake_run)
-    args = argparse.Namespace(workers=1)
+    args = argparse.Namespace(workers=1, plate_config=train.HERE / "plate_config.yaml")
     ends_by = time.time() + 3_600
     sized = train.size_by_probe(
         P2, ends_by=ends_by, data=tmp_path, val_csv=tmp_path, runs=tmp_path, weights=None, args=args
@@ -256,7 +261,7 @@ def test_the_probe_draws_the_phase_s_first_plates_and_sizes_it(tmp_path, monkeyp
     [probe] = probed
     assert (probe.name, probe.n_train, probe.epochs) == ("p2-pace", 4, 2)
     # the probe's plates are the phase's own first ones: drawn into its folder, its seed
-    assert (tmp_path / "p2" / f"annotations-4-{P2.seed}-{train.INPUT_TAG}.csv").exists()
+    assert (tmp_path / "p2" / f"annotations-4-{P2.seed}-128x64.csv").exists()
     # 4 plates draw too fast to time: the slow draw rate, 25 ms; (3,600 - 180 reserve - 30)
     # / (0.025 + 10 x 0.004 x 1.1 margin) = 49,130 plates, in whole chunks
     assert (sized.n_train, sized.epochs) == (49_000, P2.epochs)
