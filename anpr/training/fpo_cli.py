@@ -1,13 +1,37 @@
-"""fast-plate-ocr's training CLI with Keras' train step compiled (ANPR_TRAIN_JIT=1).
+"""fast-plate-ocr's training CLI with two switches the library lacks.
 
-fast-plate-ocr compiles its model with jit_compile=False, which on Keras' jax backend means
-an uncompiled (eager) step: fine on TensorFlow, which runs a graph anyway, but far too
-slow for a GPU. This entry point lets the same CLI compile the step.
+ANPR_TRAIN_JIT=1 compiles Keras' train step: fast-plate-ocr compiles its model with
+jit_compile=False, which on Keras' jax backend means an uncompiled (eager) step: fine on
+TensorFlow, which runs a graph anyway, but far too slow for a GPU.
+
+ANPR_TRAIN_BF16=1 trains in mixed precision (Keras' mixed_bfloat16: bfloat16 maths, float32
+weights) on CPUs that do bfloat16 in hardware (avx512_bf16, AMX); the vocabulary head, whose
+softmax feeds the cross-entropy, stays float32. The weights are float32 either way: the
+export rebuilds the model in float32 and loads them (train.make_portable).
 """
 
 from __future__ import annotations
 
 import os
+import sys
+
+
+def _float32_head(keras) -> None:
+    from fast_plate_ocr.train.model.layers import VocabularyProjection
+
+    init = VocabularyProjection.__init__
+
+    def init_float32(self, *args, **kwargs):
+        # The layer builds its Dense+softmax in __init__ under the global policy: switch it
+        # for the construction so both the layer and its classifier compute in float32.
+        policy = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy("float32")
+        try:
+            init(self, *args, **{"dtype": "float32", **kwargs})
+        finally:
+            keras.mixed_precision.set_global_policy(policy)
+
+    VocabularyProjection.__init__ = init_float32  # type: ignore[method-assign]
 
 
 def main() -> None:
@@ -21,6 +45,11 @@ def main() -> None:
             return compile_model(self, *args, **kwargs)
 
         keras.Model.compile = compile_jitted  # type: ignore[method-assign]
+
+    # Training only: an export under this policy would write bfloat16 casts into the ONNX.
+    if os.environ.get("ANPR_TRAIN_BF16") == "1" and sys.argv[1:2] == ["train"]:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        _float32_head(keras)
 
     from fast_plate_ocr.cli.cli import main_cli
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import time
 
@@ -65,10 +66,56 @@ def test_the_cli_compiles_the_step_when_asked(monkeypatch):
     assert train._cli() == [sys.executable, "-m", "anpr.training.fpo_cli"]
     monkeypatch.delenv("ANPR_TRAIN_JIT")
     assert "anpr.training.fpo_cli" not in train._cli()
+    assert train._cli(bf16=True) == [sys.executable, "-m", "anpr.training.fpo_cli"]
+
+
+@pytest.mark.parametrize(
+    ("choice", "flags", "backend", "expected"),
+    [
+        ("auto", {"avx2", "avx512_bf16"}, "tensorflow", "bfloat16"),  # the AMD kind
+        ("auto", {"avx2", "amx_bf16", "amx_tile"}, "tensorflow", "bfloat16"),  # Intel, AMX
+        ("auto", {"avx2", "avx512_vnni"}, "tensorflow", "float32"),  # no bfloat16 maths
+        ("auto", {"avx512_bf16"}, "jax", "float32"),  # the GPU recipe keeps its float32
+        ("float32", {"amx_bf16"}, "tensorflow", "float32"),
+        ("bfloat16", set(), "tensorflow", "bfloat16"),
+    ],
+)
+def test_training_maths_is_bfloat16_where_the_cpu_does_it(choice, flags, backend, expected):
+    assert train.precision(choice, flags=flags, backend=backend) == expected
+
+
+@pytest.mark.parametrize("choice", ["bfloat16", "float32"])
+def test_the_trainer_runs_in_the_precision_chosen_and_the_record_says_so(
+    tmp_path, monkeypatch, tiny_recipe, choice
+):
+    trainer = tmp_path / "fake_trainer.py"
+    trainer.write_text(FAKE_TRAINER)
+    called = []
+
+    def cli(bf16=False):
+        called.append(bf16)
+        return [sys.executable, str(trainer)]
+
+    monkeypatch.setattr(train, "_cli", cli)
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.delenv("ANPR_TRAIN_BF16", raising=False)
+    out = tmp_path / "out"
+    argv = ["train", "--recipe", "gpu", "--out", str(out), "--train-only", "--workers", "1"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--precision", choice])
+    train.main()
+
+    (run,) = (out / "runs" / "g1").iterdir()
+    bf16 = choice == "bfloat16"
+    assert called == [bf16]
+    # the switch reaches the training process only, not this one
+    assert (run / "bf16.txt").read_text() == ("1" if bf16 else "")
+    assert "ANPR_TRAIN_BF16" not in os.environ
+    (phase,) = json.loads((out / "run.json").read_text())["phases"]
+    assert phase["precision"] == choice
 
 
 FAKE_TRAINER = """
-import pathlib, sys, time
+import os, pathlib, sys, time
 args = dict(zip(sys.argv[2::2], sys.argv[3::2]))
 weights = args.get("--weights-path")
 if weights and not pathlib.Path(weights).is_file():
@@ -76,6 +123,7 @@ if weights and not pathlib.Path(weights).is_file():
 run = pathlib.Path(args["--output-dir"]) / time.strftime("%Y-%m-%d_%H-%M-%S")
 run.mkdir(parents=True)
 (run / "last.keras").write_text(f"trained from {weights}")
+(run / "bf16.txt").write_text(os.environ.get("ANPR_TRAIN_BF16", ""))
 rows = "".join(f"{e},0.5\\n" for e in range(int(args["--epochs"])))
 (run / "training_log.csv").write_text("epoch,val_acc\\n" + rows)
 """
@@ -86,7 +134,7 @@ def test_a_phase_resumes_from_its_own_last_run(tmp_path, monkeypatch, tiny_recip
     weights of its own earlier run, in the phase's folder; its time adds to that run's."""
     trainer = tmp_path / "fake_trainer.py"
     trainer.write_text(FAKE_TRAINER)
-    monkeypatch.setattr(train, "_cli", lambda: [sys.executable, str(trainer)])
+    monkeypatch.setattr(train, "_cli", lambda bf16=False: [sys.executable, str(trainer)])
     monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
     out = tmp_path / "out"
     argv = ["train", "--recipe", "gpu", "--out", str(out), "--train-only", "--workers", "1"]
@@ -172,7 +220,7 @@ def test_an_onnx_model_as_weights_is_converted_once_and_trained_from(
 ):
     trainer = tmp_path / "fake_trainer.py"
     trainer.write_text(FAKE_TRAINER)
-    monkeypatch.setattr(train, "_cli", lambda: [sys.executable, str(trainer)])
+    monkeypatch.setattr(train, "_cli", lambda bf16=False: [sys.executable, str(trainer)])
     monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
     from anpr.training import onnx_weights
 
