@@ -4,10 +4,10 @@ ANPR_TRAIN_JIT=1 compiles Keras' train step: fast-plate-ocr compiles its model w
 jit_compile=False, which on Keras' jax backend means an uncompiled (eager) step: fine on
 TensorFlow, which runs a graph anyway, but far too slow for a GPU.
 
-ANPR_TRAIN_BF16=1 trains in mixed precision (Keras' mixed_bfloat16: bfloat16 maths, float32
-weights) on CPUs that do bfloat16 in hardware (avx512_bf16, AMX); the vocabulary head, whose
-softmax feeds the cross-entropy, stays float32. The weights are float32 either way: the
-export rebuilds the model in float32 and loads them (train.make_portable).
+Under a mixed policy (`train --mixed-precision-policy mixed_bfloat16`: bfloat16 maths,
+float32 weights) the vocabulary head, whose softmax feeds the cross-entropy, stays float32;
+the library would build it in bfloat16. The weights are float32 either way: the export
+rebuilds the model in float32 and loads them (train.make_portable).
 """
 
 from __future__ import annotations
@@ -46,10 +46,12 @@ def main() -> None:
 
         keras.Model.compile = compile_jitted  # type: ignore[method-assign]
 
-    # Training only: an export under this policy would write bfloat16 casts into the ONNX.
-    if os.environ.get("ANPR_TRAIN_BF16") == "1" and sys.argv[1:2] == ["train"]:
-        keras.mixed_precision.set_global_policy("mixed_bfloat16")
-        _float32_head(keras)
+    argv = sys.argv[1:]
+    if "--mixed-precision-policy" in argv:
+        # fast-plate-ocr sets the global policy itself, before it builds the model.
+        policy = argv[argv.index("--mixed-precision-policy") + 1]
+        if policy.startswith("mixed_"):
+            _float32_head(keras)
 
     from fast_plate_ocr.cli.cli import main_cli
 

@@ -234,12 +234,14 @@ def run_phase(
     ]
     if weights is not None:
         cmd += ["--weights-path", str(weights)]
+    if bf16:
+        cmd += ["--mixed-precision-policy", "mixed_bfloat16"]
     if phase.augmentation:
         cmd += ["--augmentation-path", str(HERE / phase.augmentation)]
     print("+", " ".join(cmd), flush=True)
     started = time.time()
     epoch_ends: list[float] = []  # when each epoch's line reached training_log.csv
-    proc = subprocess.Popen(cmd, env={**os.environ, "ANPR_TRAIN_BF16": "1"} if bf16 else None)
+    proc = subprocess.Popen(cmd)
     while proc.poll() is None:
         time.sleep(1)
         done = _epochs_done(this_run())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
 import time
 
@@ -98,7 +97,6 @@ def test_the_trainer_runs_in_the_precision_chosen_and_the_record_says_so(
 
     monkeypatch.setattr(train, "_cli", cli)
     monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
-    monkeypatch.delenv("ANPR_TRAIN_BF16", raising=False)
     out = tmp_path / "out"
     argv = ["train", "--recipe", "gpu", "--out", str(out), "--train-only", "--workers", "1"]
     monkeypatch.setattr(sys, "argv", [*argv, "--precision", choice])
@@ -107,15 +105,14 @@ def test_the_trainer_runs_in_the_precision_chosen_and_the_record_says_so(
     (run,) = (out / "runs" / "g1").iterdir()
     bf16 = choice == "bfloat16"
     assert called == [bf16]
-    # the switch reaches the training process only, not this one
-    assert (run / "bf16.txt").read_text() == ("1" if bf16 else "")
-    assert "ANPR_TRAIN_BF16" not in os.environ
+    # fast-plate-ocr's own policy option, through the CLI that keeps the head float32
+    assert (run / "policy.txt").read_text() == ("mixed_bfloat16" if bf16 else "")
     (phase,) = json.loads((out / "run.json").read_text())["phases"]
     assert phase["precision"] == choice
 
 
 FAKE_TRAINER = """
-import os, pathlib, sys, time
+import pathlib, sys, time
 args = dict(zip(sys.argv[2::2], sys.argv[3::2]))
 weights = args.get("--weights-path")
 if weights and not pathlib.Path(weights).is_file():
@@ -123,7 +120,7 @@ if weights and not pathlib.Path(weights).is_file():
 run = pathlib.Path(args["--output-dir"]) / time.strftime("%Y-%m-%d_%H-%M-%S")
 run.mkdir(parents=True)
 (run / "last.keras").write_text(f"trained from {weights}")
-(run / "bf16.txt").write_text(os.environ.get("ANPR_TRAIN_BF16", ""))
+(run / "policy.txt").write_text(args.get("--mixed-precision-policy", ""))
 rows = "".join(f"{e},0.5\\n" for e in range(int(args["--epochs"])))
 (run / "training_log.csv").write_text("epoch,val_acc\\n" + rows)
 """
