@@ -519,27 +519,17 @@ def _machine() -> str:
     return f"{os.cpu_count()} x {cpu}" + (f", {gpu}" if gpu else "")
 
 
-BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 
 
-def cpu_flags() -> set[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-def precision(choice: str, *, flags: set[str], backend: str) -> str:
+def precision(choice: str, *, flags: frozenset[str], backend: str) -> str:
     """The maths the CPU trains in. auto: bfloat16 where the CPU does it in hardware and
     Keras runs on TensorFlow (the CPU recipe). A train step at batch 32 took 81 ms in
     float32 and 50 ms in bfloat16 (float32 head) on the Intel kind with AMX (stop 21);
     float32 64-78 and bfloat16 62 ms on the AMD kind (avx512_bf16, no AMX)."""
     if choice != "auto":
         return choice
-    return "bfloat16" if backend == "tensorflow" and flags & set(BF16_FLAGS) else "float32"
+    return "bfloat16" if backend == "tensorflow" and flags & BF16_FLAGS else "float32"
 
 
 def _last_metrics(run_dir: Path) -> dict:
@@ -628,6 +618,8 @@ def main() -> None:
         "or AMX, else float32",
     )
     args = parser.parse_args()
+    from anpr.readers import cpu_flags
+
     args.precision = precision(
         args.precision,
         flags=cpu_flags(),
