@@ -133,13 +133,19 @@ def cpu_flags() -> frozenset[str]:
 
 
 def default_model(flags: frozenset[str] | None = None) -> Path:
-    """The committed model for this CPU: the int8 one where the CPU has an int8 dot-product
-    instruction, else the float one when it is shipped. Without VNNI, onnxruntime's int8
-    convolutions are slower than float ones: on the Intel Xeon 2.0 GHz kind (AVX-512, no
-    VNNI) 452 crops/s int8 against 621/s float at batch 32 (stop 13, same run); with VNNI
-    (AMD EPYC kind) int8 read 2.1x faster. Where the flags cannot be read, DEFAULT_MODEL."""
+    """The committed model for this CPU: the int8 one where onnxruntime's int8 convolutions
+    are the faster, else the float one when it is shipped. Measured, batch 32:
+
+    - int8 dot-product instruction (VNNI, Arm dotprod): int8 2.1x the float model (AMD
+      EPYC with AVX-512 VNNI, stop 11); even with it on an Intel Xeon with AMX (stop 21);
+    - AVX2 without AVX-512 (AMD EPYC, stop 22): int8 1.15x the float model (onnx_graph.py);
+    - AVX-512 without VNNI (Intel Xeon 2.0 GHz kind, stop 13): int8 452 crops/s against
+      621/s float, so the float model there; and on CPUs with neither.
+
+    Where the flags cannot be read, DEFAULT_MODEL."""
     flags = cpu_flags() if flags is None else flags
-    if flags and not flags & INT8_DOT_FLAGS and FLOAT_MODEL.exists():
+    int8_fast = bool(flags & INT8_DOT_FLAGS) or ("avx2" in flags and "avx512f" not in flags)
+    if flags and not int8_fast and FLOAT_MODEL.exists():
         return FLOAT_MODEL
     return DEFAULT_MODEL
 

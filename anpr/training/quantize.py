@@ -41,10 +41,16 @@ def input_size(model: Path) -> tuple[int, int]:
     return dims[1].dim_value, dims[2].dim_value
 
 
-QUANTIZED_OPS = ["Conv"]
+# Relu and MaxPool too: the quantizer then fuses each Relu into its Conv's output range
+# instead of dequantizing, applying Relu in float and quantizing again (stop 22, AMD EPYC
+# with AVX2, no AVX-512: 1.14x the Conv-only int8 model at batch 32, same dev readings,
+# synthetic test 89.3 % against 88.6 %).
+QUANTIZED_OPS = ["Conv", "Relu", "MaxPool"]
 
 
 def quantize(src: Path, dst: Path, *, n_calib: int = 1024) -> None:
+    """Quantize a float model whose input scaling is folded (train.py does it on export)."""
+    import onnx
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -52,6 +58,8 @@ def quantize(src: Path, dst: Path, *, n_calib: int = 1024) -> None:
         quantize_static,
     )
     from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from anpr.training.onnx_graph import feed_raw_pixels, pixel_tensor
 
     data = _calibration(n_calib, *input_size(src))
 
@@ -64,6 +72,10 @@ def quantize(src: Path, dst: Path, *, n_calib: int = 1024) -> None:
 
     prepared = dst.with_suffix(".prep.onnx")
     quant_pre_process(str(src), str(prepared), skip_symbolic_shape=True)
+    # The image reaches the first Conv as 0..255 floats (the float model's 1/255 is folded
+    # into that Conv, onnx_graph.fold_input_scaling): pinned at scale 1 and zero point 0,
+    # its quantized form is the uint8 image itself, exact and free (feed_raw_pixels below).
+    pixels = pixel_tensor(onnx.load(str(prepared)))
     quantize_static(
         str(prepared),
         str(dst),
@@ -77,14 +89,20 @@ def quantize(src: Path, dst: Path, *, n_calib: int = 1024) -> None:
         # AMD EPYC with AVX2 and no VNNI: the full-range int8 model read 69.9 % of the
         # synthetic test set against the float model's 84.2 % (on stop 8's CPU, 84.8 %).
         reduce_range=True,
-        # The uint8 input, the casts/rescaling, the transformer and the heads stay float.
+        # The transformer and the heads stay float.
         op_types_to_quantize=QUANTIZED_OPS,
         # Min/max averaged over calibration batches: on the synthetic test set 0.8 points
         # below the float model, against 1.4 with plain min/max (entropy and percentile
         # calibration were no better).
-        extra_options={"CalibMovingAverage": True},
+        extra_options={
+            "CalibMovingAverage": True,
+            "TensorQuantOverrides": {
+                pixels: [{"scale": np.array(1.0, np.float32), "zero_point": np.array(0, np.uint8)}]
+            },
+        },
     )
     prepared.unlink(missing_ok=True)
+    feed_raw_pixels(dst, dst)
 
 
 def main() -> None:

@@ -423,7 +423,13 @@ def export(run_dir: Path, plate_config: Path) -> Path:
     ]
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
-    return run_dir / model.with_suffix(".onnx").name
+    onnx_path = run_dir / model.with_suffix(".onnx").name
+    # The export multiplies every pixel by 1/255 before the first Conv; fold that into
+    # its weights (exact; onnx_graph.py), which the int8 quantization also expects.
+    from anpr.training.onnx_graph import fold_input_scaling
+
+    fold_input_scaling(onnx_path, onnx_path)
+    return onnx_path
 
 
 # The int8 model replaces the float one when its synthetic-test plate accuracy is at most

@@ -112,17 +112,20 @@ def test_reader_prepares_crops_at_its_model_input_size(reader):
     assert image.shape == (reader.config.img_height, reader.config.img_width, 1)
 
 
-def test_default_model_is_int8_only_where_the_cpu_has_an_int8_dot_product():
+def test_default_model_is_int8_where_its_convolutions_are_the_faster():
     assert default_model(frozenset({"avx512f", "avx512_vnni"})) == DEFAULT_MODEL
     assert default_model(frozenset({"avx2", "avx_vnni"})) == DEFAULT_MODEL
     assert default_model(frozenset({"asimd", "asimddp"})) == DEFAULT_MODEL
-    no_vnni = default_model(frozenset({"sse4_2", "avx2", "avx512f"}))
-    assert no_vnni == (FLOAT_MODEL if FLOAT_MODEL.exists() else DEFAULT_MODEL)
+    assert default_model(frozenset({"sse4_2", "avx2", "fma"})) == DEFAULT_MODEL  # AVX2 only
+    float_or_default = FLOAT_MODEL if FLOAT_MODEL.exists() else DEFAULT_MODEL
+    assert default_model(frozenset({"sse4_2", "avx2", "avx512f"})) == float_or_default
+    assert default_model(frozenset({"sse4_2"})) == float_or_default
+    assert default_model(frozenset({"asimd"})) == float_or_default
     assert default_model(frozenset()) == DEFAULT_MODEL  # flags unknown: the shipped default
 
 
 @pytest.mark.skipif(not FLOAT_MODEL.exists(), reason="no float model beside the default")
-def test_the_reader_on_a_cpu_without_vnni_reads_with_the_float_model(monkeypatch):
+def test_the_reader_on_a_cpu_with_avx512_but_no_vnni_reads_with_the_float_model(monkeypatch):
     from anpr import readers
 
     monkeypatch.setattr(readers, "cpu_flags", lambda: frozenset({"avx2", "avx512f"}))

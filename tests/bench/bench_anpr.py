@@ -242,7 +242,7 @@ def main() -> None:
     from anpr.readers import DEFAULT_MODEL, FLOAT_MODEL, INT8_DOT_FLAGS, cpu_flags, default_model
 
     reader, read = fast_plate_ocr()
-    model_path = default_model()  # int8 where the CPU has VNNI, else the float model
+    model_path = default_model()  # int8 unless the CPU has AVX-512 without VNNI (readers)
     print(f"CPU int8 dot-product flags: {sorted(cpu_flags() & INT8_DOT_FLAGS) or 'none'}")
     files = sorted(MODELS.glob("*.onnx"))
     print(
