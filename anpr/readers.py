@@ -138,7 +138,7 @@ def default_model(flags: frozenset[str] | None = None) -> Path:
 
     - int8 dot-product instruction (VNNI, Arm dotprod): int8 2.1x the float model (AMD
       EPYC with AVX-512 VNNI, stop 11); even with it on an Intel Xeon with AMX (stop 21);
-    - AVX2 without AVX-512 (AMD EPYC, stop 22): int8 1.15x the float model (onnx_graph.py);
+    - AVX2 without AVX-512 (AMD EPYC, stop 22): int8 1.15-1.20x the float model;
     - AVX-512 without VNNI (Intel Xeon 2.0 GHz kind, stop 13): int8 452 crops/s against
       621/s float, so the float model there; and on CPUs with neither.
 
