@@ -121,8 +121,8 @@ def feed_raw_pixels(src: Path, dst: Path) -> None:
     ops = [n.op_type for n in chain]
     if "Mul" in ops:
         raise GraphShapeError("fold the input scaling before quantizing")
-    if ops.count("Cast") != 1 or ops.count("QuantizeLinear") != 1:
-        raise GraphShapeError(f"expected one Cast and one QuantizeLinear, got {ops}")
+    if [ops.count(op) for op in ("Cast", "QuantizeLinear", "DequantizeLinear")] != [1, 1, 1]:
+        raise GraphShapeError(f"expected a Cast and a Quantize/DequantizeLinear, got {ops}")
     cast = chain[ops.index("Cast")]
     quant = chain[ops.index("QuantizeLinear")]
     scale = numpy_helper.to_array(_initializer(graph, quant.input[1]))
@@ -137,8 +137,8 @@ def feed_raw_pixels(src: Path, dst: Path) -> None:
         for consumer in _consumers(graph, node.output[0]):
             consumer.input[:] = [source if i == node.output[0] else i for i in consumer.input]
         graph.node.remove(node)
-    # Every tensor between the input and the DequantizeLinear is now uint8.
-    _drop_value_info(graph, {n.output[0] for n in chain})
+    # The tensors before the DequantizeLinear are uint8 now: their recorded types are stale.
+    _drop_value_info(graph, {n.output[0] for n in chain[: ops.index("DequantizeLinear")]})
     onnx.checker.check_model(model)
     onnx.save(model, str(dst))
 

@@ -49,7 +49,8 @@ QUANTIZED_OPS = ["Conv", "Relu", "MaxPool"]
 
 
 def quantize(src: Path, dst: Path, *, n_calib: int = 1024) -> None:
-    """Quantize a float model whose input scaling is folded (train.py does it on export)."""
+    """Quantize a float model; its input scaling is folded into the first Conv first
+    (a no-op on a model train.py exported, which is folded already)."""
     import onnx
     from onnxruntime.quantization import (
         CalibrationDataReader,
@@ -59,7 +60,7 @@ def quantize(src: Path, dst: Path, *, n_calib: int = 1024) -> None:
     )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from anpr.training.onnx_graph import feed_raw_pixels, pixel_tensor
+    from anpr.training.onnx_graph import feed_raw_pixels, fold_input_scaling, pixel_tensor
 
     data = _calibration(n_calib, *input_size(src))
 
@@ -72,9 +73,10 @@ def quantize(src: Path, dst: Path, *, n_calib: int = 1024) -> None:
 
     prepared = dst.with_suffix(".prep.onnx")
     quant_pre_process(str(src), str(prepared), skip_symbolic_shape=True)
-    # The image reaches the first Conv as 0..255 floats (the float model's 1/255 is folded
-    # into that Conv, onnx_graph.fold_input_scaling): pinned at scale 1 and zero point 0,
-    # its quantized form is the uint8 image itself, exact and free (feed_raw_pixels below).
+    # With the 1/255 folded into the first Conv the image reaches it as 0..255 floats:
+    # pinned at scale 1 and zero point 0, its quantized form is the uint8 image itself,
+    # exact and free (feed_raw_pixels below).
+    fold_input_scaling(prepared, prepared)
     pixels = pixel_tensor(onnx.load(str(prepared)))
     quantize_static(
         str(prepared),

@@ -107,6 +107,7 @@ def test_folding_the_input_scaling_removes_the_multiply_and_keeps_the_outputs(tm
     np.testing.assert_allclose(_run(dst, _pixels()), _run(src, _pixels()), rtol=1e-5, atol=1e-5)
     # A second fold finds nothing to do and changes nothing.
     assert fold_input_scaling(dst, tmp_path / "again.onnx") is False
+    np.testing.assert_array_equal(_run(tmp_path / "again.onnx", _pixels()), _run(dst, _pixels()))
 
 
 def test_feeding_raw_pixels_drops_the_cast_and_quantize_and_keeps_the_outputs(tmp_path):
@@ -128,6 +129,19 @@ def test_raw_pixels_need_the_image_quantized_at_scale_one_zero_point_zero(tmp_pa
 def test_raw_pixels_refuse_a_graph_that_still_scales_its_input(tmp_path):
     with pytest.raises(GraphShapeError, match="fold the input scaling"):
         feed_raw_pixels(_exported(tmp_path), tmp_path / "raw.onnx")
+
+
+def test_quantizing_an_unfolded_export_folds_it_and_feeds_the_int8_model_raw_pixels(tmp_path):
+    from anpr.training.quantize import _calibration, quantize
+
+    src, dst = _exported(tmp_path), tmp_path / "int8.onnx"
+    quantize(src, dst, n_calib=64)
+    ops = [n.op_type for n in input_chain(onnx.load(str(dst)).graph)]
+    assert ops == ["Reshape", "DequantizeLinear", "Conv"]
+    plates = _calibration(16, H, W, seed=5)  # plate-like pixels, as calibrated on
+    expected = _run(src, plates)
+    # int8 within 3 % of the float outputs' range (7-bit weights, uint8 activations)
+    np.testing.assert_allclose(_run(dst, plates), expected, atol=0.03 * np.ptp(expected))
 
 
 @pytest.mark.parametrize("path", [DEFAULT_MODEL, FLOAT_MODEL], ids=lambda p: p.stem)

@@ -242,7 +242,7 @@ def main() -> None:
     from anpr.readers import DEFAULT_MODEL, FLOAT_MODEL, INT8_DOT_FLAGS, cpu_flags, default_model
 
     reader, read = fast_plate_ocr()
-    model_path = default_model()  # int8 unless the CPU has AVX-512 without VNNI (readers)
+    model_path = default_model()  # the file anpr.readers.default_model picks for this CPU
     print(f"CPU int8 dot-product flags: {sorted(cpu_flags() & INT8_DOT_FLAGS) or 'none'}")
     files = sorted(MODELS.glob("*.onnx"))
     print(
