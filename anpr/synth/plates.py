@@ -515,6 +515,42 @@ def render_punjab(
     return p.img
 
 
+def _sindh_year(p: Painter, rng: np.random.Generator, ink, *, main_top: float) -> None:
+    """The registration year a Sindh plate carries top right, which is not part of its
+    number: printed small on the plate most times, but often on a sticker (a pale or
+    coloured label with its own rim) and, on worn or re-riveted plates, low enough to touch
+    the top of the last characters. The reader must learn to leave it out."""
+    W, H = p.w, p.h
+    yr = str(int(rng.integers(1995, 2026)))
+    if rng.random() < 0.25:
+        yr = yr[2:]
+    yh = H * _u(rng, 0.06, 0.12)
+    yw = yh * len(yr) * _u(rng, 0.45, 0.7)
+    x = W * _u(rng, 0.62, 0.9) - yw
+    # Mostly in the margin above the number; a quarter of them sink up to a third of
+    # their own height into it, as on plates where the year was printed on a sticker.
+    lowest = main_top - yh * (0.65 if rng.random() < 0.25 else 1.0)
+    y = _u(rng, min(H * 0.02, lowest), max(H * 0.02, lowest))
+    if rng.random() < 0.4:
+        pad = yh * _u(rng, 0.15, 0.35)
+        y = min(y, main_top + H * 0.03 - pad - yh)  # an opaque label hides no more than that
+        label = _jitter(
+            rng,
+            [(240, 240, 235), (200, 205, 210), (60, 140, 70), (200, 60, 50)][
+                int(rng.choice(4, p=[0.45, 0.25, 0.15, 0.15]))
+            ],
+            12,
+        )
+        p.rect(x - pad, y - pad, x + yw + pad, y + yh + pad, label)
+        if rng.random() < 0.6:
+            rim = (int(x - pad), int(y - pad)), (int(x + yw + pad), int(y + yh + pad))
+            cv2.rectangle(p.img, *rim, ink, 1, cv2.LINE_AA)
+        text_ink = ink if sum(label) > 360 else _jitter(rng, (245, 245, 245), 8)
+    else:
+        text_ink = ink
+    p.text(yr, (x, y, yw, yh), text_ink, font=_year_font(rng, p.font), alpha=_u(rng, 0.75, 1.0))
+
+
 def render_sindh(
     text: PlateText,
     rng: np.random.Generator,
@@ -552,8 +588,7 @@ def render_sindh(
     ww = wh * len(word) * _u(rng, 0.75, 0.95)
     p.text(word, ((W - ww) / 2, my + mh + H * _u(rng, 0.04, 0.09), ww, wh), ink)
     if rng.random() < 0.8:  # small registration year, top right (not part of the plate number)
-        yr = str(int(rng.integers(1995, 2026)))
-        p.text(yr, (W * _u(rng, 0.76, 0.84), H * _u(rng, 0.04, 0.08), W * 0.1, H * 0.08), ink)
+        _sindh_year(p, rng, ink, main_top=my)
     if rng.random() < 0.7:  # small emblem top centre
         p.circle(
             (W / 2 + _u(rng, -0.1, 0.1) * W, H * 0.09), H * 0.05, _jitter(rng, (40, 110, 50), 20)
