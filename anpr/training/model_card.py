@@ -16,62 +16,27 @@ from anpr.training.evaluate import load_dev_set, reader_texts, score_reader, syn
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 
 # How the committed model was actually produced, where it differs from a clean rerun.
-HISTORY = """The committed model was trained on a lent H200, then fine-tuned on this project's
-2-core machine (stop 12). On the H200 (`gpu` recipe): `anpr/training/train_gpu.sh /tmp/t 460`
-drew g1 and g2 (32.2 s and 97.9 s on 16 cores) and trained g1 and 7 epochs of g2 (val
-71.6 %), 439 s wall for the whole device call; the budget left no more, so g2 was run
-again from its last weights for 6 more epochs on the same plates (`--phases g2
---train-only --weights .../last.keras --epochs 8`, stopped by its deadline after 6; 270 s):
-synthetic 82.8 %, dev 91.8 % when exported alone. The first g2 run's own time was not kept
-(the resumed run overwrote it; fixed since, a resumed phase now adds to it): Keras'
-per-epoch log gives 233 s for its 7 epochs. The lent time spent, it was fine-tuned on the
-2-core machine (AMD EPYC with AVX-512 VNNI, the faster kind; 0.1 s a step at batch 32):
-`--recipe cpu --phases p2 --train-only --weights <g2 run>/last.portable.keras --epochs 8`
-drew 30,000 fresh plates (data seed 2) and read them for 8 epochs (1,062 s with drawing; val
-84.7 % to 87.0 %; exported: synthetic 85.9 %, dev 93.4 %), then `--recipe finetune
---train-only --weights <p2 run>/last.keras` drew 40,000 more (data seed 3) for 8 epochs
-(val 87.0 % to 88.9 %; exported: synthetic 86.8 %, dev 93.4 %), and once more with
-`--data-seed 4` (40,000 fresh plates, 8 epochs; val 88.9 % to 90.0 %). This last round
-raised the synthetic test from 86.8 % to 90.4 % and cost one dev plate (93.4 % to 91.8 %):
-it ships, since models are chosen on synthetic data, not on the dev set. Export, quantization and this card: `make train-ocr
-TRAIN_ARGS="--out var/anpr-train-gpu --finish <run>"` (69 s, 62 s and 61 s the first three times). The CPU recipe from scratch
-(`make train-ocr` alone) took 91 min on the slower kind of 2-core machine at stop 10 (its
-model read 68.9 % of the dev set); since stop 14 it runs to a time budget (see Retrain).
-Measured at stop 14 on the faster AMD kind, from scratch, with the changed generator
-(`make train-ocr TRAIN_ARGS="--no-install --out var/anpr-scratch2"`, 62.6 min wall for
-the whole make command with the training venv already installed; installing it on this
-fresh machine ended within 9 min of the session's start, not timed alone: the runtime venv
-and the fonts installed beside it): p1 273 s, the p2 probe 111 s (4.0 ms a plate read, 9.0 ms
-to draw one), p2 3,315 s for 76,500 fresh plates and 10 epochs (val 85.2 %); synthetic
-test 84.7 % (int8 and float), dev 88.5 % int8, 90.2 % float. An earlier run that sized p2
-at p1's pace drew 61,000 plates and ended after 51.8 min (dev 80.3 %), hence the probe.
-Neither replaces the model shipped here (95.1 % dev), which had two calls on a lent H200
-(439 s and 270 s) and four rounds of CPU fine-tuning behind it.
+HISTORY = """The committed model is a clean `make train-ocr` from scratch (stop 24, main at
+e6da753, on the Intel Xeon kind with AMX, 2 cores, bfloat16 maths):
+`time make train-ocr TRAIN_ARGS="--no-install --out var/anpr-scratch15"` took 73.7 min
+wall with the training venv and fonts already installed (installing them on a fresh machine
+took about 2 min beside the runtime venv). Its probe measured 2.53 ms a plate read and
+7.0 ms to draw one, so p2 drew 132,500 fresh plates and read them for 10 epochs (4,292 s;
+val 9.5 %, 66.8 %, 79.6 %, 84.0 %, 86.0 %, 87.8 %, 89.6 %, 90.0 %, 89.9 %, 90.1 % by epoch);
+`--finish` then exported, quantized and installed it (61 s). On the same sets the model
+it replaced (the stop-13 model below) read: int8 89.2 % synthetic and 95.1 % dev, float
+89.5 % and 95.1 %; this one int8 89.7 % and 95.1 %, float 90.2 % and 93.4 % (one more dev
+plate, LEA111639 read as LEA111839). The Sindh plate BCV294, whose year sits on a label
+touching the last digit, had been read BCV2941 by every earlier from-scratch run; the
+generator draws such years since e6da753, and this run reads it right.
 
-Stop 13 trained that model on, on a third kind of 2-core machine (Intel Xeon at 2.0 GHz,
-AVX-512 without VNNI: 0.48 s a training step at batch 32 on its own, 0.79-0.95 s with the
-data loader, 494-626 s an epoch of 625 steps; 0.1 s a step on the faster AMD kind). Its weights came back out of the
-shipped `pk_plate_ocr_fp32.onnx` (no Keras weights were kept), and one shorter `finetune`
-round ran on plates from the changed generator (new fonts with the straight-tailed 9,
-round year dots, plates cut inside the rim): `--recipe finetune --train-only --weights
-anpr/models/pk_plate_ocr_fp32.onnx --data-seed 6 --plates 20000 --epochs 8` (4,829 s with
-drawing; val 87.3 % after its first epoch to 89.75 %), then `--finish` (235 s). In one run
-on the same sets, the stop-12 model read 88.6 % of the synthetic test set (drawn with the
-new generator) and 91.8 % of the dev set; this one 90.4 % and 95.1 % (58 of 61): both
-plates whose 9s were read as 0 and 2 are now read right. The dev figure depends on the
-crop's framing: with the reader's border at 0 %, 6 % or 10 % instead of 3 % it reads 82.0 %,
-90.2 % and 93.4 % (the stop-12 model: 85.2 %, 82.0 %, 83.6 %).
-
-Stop 22 changed the files, not the weights, on a fourth kind of 2-core machine (AMD EPYC
-with AVX2 and no AVX-512, where the reader had used the float model and read 681 crops/s
-at batch 32). `python -m anpr.training.onnx_graph fold` folded the 1/255 rescaling into the
-first convolution of `pk_plate_ocr_fp32.onnx`, and `python -m anpr.training.quantize`
-quantized that file again with Relu and MaxPool fused into the int8 convolutions and the
-image pinned to scale 1 (raw pixels in): synthetic test 88.7 % float, 89.5 % int8 (the
-int8 file it replaced, 88.6 %), dev 95.1 % for all three. `make train-ocr` does both
-steps since. In one bench run on that machine (`tests/bench/bench_anpr.py --quick
---baseline-model` the previous float file) the new int8 default read 1,102.8 crops/s at
-batch 32 and 616.4 at batch 1, the previous float default 840.9 and 416.3."""
+Earlier models. Stops 12-23 shipped a model trained on a lent H200 (`gpu` recipe, 439 s
+and 270 s of device calls), then fine-tuned in four rounds of fresh plates on 2-core
+machines (`--recipe finetune`, 2.9 h in all), synthetic 90.4 % and dev 95.1 % when it
+shipped. From-scratch CPU runs before this one reached dev 68.9 % (stop 10, 91 min),
+88.5 % (stop 14, 62.6 min) and 93.4 % (bfloat16 on the AMX kind). Stop 22 folded the
+1/255 input scaling into the first convolution and fused Relu and MaxPool into the int8
+convolutions (raw pixels in); `make train-ocr` does both since."""
 TRAINING = Path(__file__).resolve().parent
 
 
