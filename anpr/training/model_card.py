@@ -20,11 +20,11 @@ HISTORY = """The committed model is a clean `make train-ocr` from scratch (stop 
 e6da753, on the Intel Xeon kind with AMX, 2 cores, bfloat16 maths):
 `time make train-ocr TRAIN_ARGS="--no-install --out var/anpr-scratch15"` took 73.7 min
 wall with the training venv and fonts already installed (installing them on a fresh machine
-took about 2 min beside the runtime venv). Its probe measured 2.53 ms a plate read and
+ended within 2 min of starting, not timed alone). Its probe measured 2.53 ms a plate read and
 7.0 ms to draw one, so p2 drew 132,500 fresh plates and read them for 10 epochs (4,292 s;
 val 9.5 %, 66.8 %, 79.6 %, 84.0 %, 86.0 %, 87.8 %, 89.6 %, 90.0 %, 89.9 %, 90.1 % by epoch);
 `--finish` then exported, quantized and installed it (61 s). On the same sets the model
-it replaced (the stop-13 model below) read: int8 89.2 % synthetic and 95.1 % dev, float
+it replaced (see Earlier models) read: int8 89.2 % synthetic and 95.1 % dev, float
 89.5 % and 95.1 %; this one int8 89.7 % and 95.1 %, float 90.2 % and 93.4 % (one more dev
 plate, LEA111639 read as LEA111839). The Sindh plate BCV294, whose year sits on a label
 touching the last digit, had been read BCV2941 by every earlier from-scratch run; the
@@ -32,7 +32,7 @@ generator draws such years since e6da753, and this run reads it right.
 
 Earlier models. Stops 12-23 shipped a model trained on a lent H200 (`gpu` recipe, 439 s
 and 270 s of device calls), then fine-tuned in four rounds of fresh plates on 2-core
-machines (`--recipe finetune`, 2.9 h in all), synthetic 90.4 % and dev 95.1 % when it
+machines (`--recipe finetune`, 8,677 s), synthetic 90.4 % and dev 95.1 % when it
 shipped. From-scratch CPU runs before this one reached dev 68.9 % (stop 10, 91 min),
 88.5 % (stop 14, 62.6 min) and 93.4 % (bfloat16 on the AMX kind). Stop 22 folded the
 1/255 input scaling into the first convolution and fused Relu and MaxPool into the int8
