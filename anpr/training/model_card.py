@@ -69,7 +69,7 @@ def evaluate(n_synth: int = 1000) -> dict:
 
 
 def write_card(training: dict, metrics: dict) -> str:
-    from anpr.training.train import PACE_MARGIN, PROBE_PLATES, RESERVE_S
+    from anpr.training.train import PACE_MARGIN, PROBE_EPOCHS, PROBE_PLATES, RESERVE_S
 
     onnx = MODELS_DIR / "pk_plate_ocr.onnx"
     plate = yaml.safe_load((MODELS_DIR / "pk_plate_ocr_plate_config.yaml").read_text())
@@ -206,8 +206,9 @@ Recipe `{training.get("recipe", "cpu")}`, trained on {training.get("machine", "2
                             # generates var/anpr-train/, trains, exports, installs here
 
 It runs to a time budget, 80 minutes by default (`--budget-minutes`; 0 runs the recipe's
-phases as written): a probe of p2 ({PROBE_PLATES:,} of its plates, 2 epochs, weights thrown
-away) measures how fast this machine draws and trains, and p2 reads as many
+phases as written): a probe of p2 ({PROBE_PLATES:,} of its plates, {PROBE_EPOCHS} epochs, weights thrown
+away) measures how fast this machine draws and trains (its fastest epoch after the first,
+so a busy moment does not size the run down), and p2 reads as many
 fresh plates for 10 epochs as fit the time left at a pace {(PACE_MARGIN - 1) * 100:.0f} % slower than the probe's,
 keeping {RESERVE_S / 60:.0f} minutes for the export and quantization. The plates are stored as the reader
 hands crops to the model (a 3 % border, shrunk by averaging to the model's input). A

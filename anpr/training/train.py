@@ -26,6 +26,7 @@ import time
 from collections.abc import Container
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 
 import cv2
@@ -243,7 +244,9 @@ def run_phase(
     epoch_ends: list[float] = []  # when each epoch's line reached training_log.csv
     proc = subprocess.Popen(cmd)
     while proc.poll() is None:
-        time.sleep(1)
+        # The epochs' ends are timed by polling: a probe's epoch lasts 10-15 s, so a
+        # coarse poll would err by several percent on its pace.
+        time.sleep(0.25)
         done = _epochs_done(this_run())
         epoch_ends += [time.time()] * (done - len(epoch_ends))
         late = args.deadline is not None and time.time() > args.deadline
@@ -287,26 +290,32 @@ class Pace:
 VAL_COST = 0.35
 
 
+# A phase's pace is its fastest epoch after the first (which holds the start-up): a busy
+# moment on the machine slows the epoch it falls in, not the machine. At stop 24 a 20 s
+# benchmark that ran during the probe's one timed epoch made it 3.45 ms a plate instead of
+# 2.53, so p2 drew 102,000 plates instead of about 132,000 and the run ended 22 minutes
+# inside its budget, reading 86.9 % of the dev set instead of 95.1 %. So the probe times
+# PROBE_EPOCHS - 1 epochs and keeps the fastest.
 def _pace(phase: Phase, started: float, epoch_ends: list[float], ended: float) -> Pace | None:
     if len(epoch_ends) < 2:  # the first epoch holds the start-up: two are needed
         return None
-    epoch_s = (epoch_ends[-1] - epoch_ends[0]) / (len(epoch_ends) - 1)
+    epoch_s = min(b - a for a, b in pairwise(epoch_ends))
     overhead = (epoch_ends[0] - started - epoch_s) + (ended - epoch_ends[-1])
     sample_s = epoch_s / (phase.n_train + VAL_COST * N_VAL)
     return Pace(sample_s=sample_s, overhead_s=max(0.0, overhead), val_s=VAL_COST * N_VAL * sample_s)
 
 
 # The last phase of a budgeted run (make train-ocr) is sized to the time left after any
-# earlier ones: as many fresh plates as fit `epochs` reads of each, drawn and trained at the pace
-# measured here, so a faster machine reads more plates and a slower one fewer, and the run
-# ends within the budget on any kind. The pace is the phase's own, from a short probe run
-# of it (PROBE_PLATES of its plates, 2 epochs, weights thrown away): per plate, p2's batch
-# of 32 cost 0.6x the batch of 16 of a first phase it had until stop 16 on the faster AMD
-# kind and 0.9x on the slower one, so that phase's pace would leave a third of the budget
-# unused on one and overrun the other.
+# earlier ones: as many fresh plates as fit `epochs` reads of each, drawn and trained at
+# the pace measured here, so a faster machine reads more plates and a slower one fewer,
+# and the run ends within the budget on any kind. The pace is the phase's own, from a
+# short probe run of it (PROBE_PLATES of its plates, PROBE_EPOCHS epochs, weights thrown
+# away): per plate, p2's batch of 32 cost 0.6x the batch of 16 of a first phase it had
+# until stop 16 on the faster AMD kind and 0.9x on the slower one, so that phase's pace
+# would leave a third of the budget unused on one and overrun the other.
 # RESERVE_S keeps time for the export, the int8 quantization and its check (61-69 s
-# measured; 300 s left 4 minutes of the budget unused); the deadline that stops a late phase leaves only EXPORT_S, so a pace a few
-# percent off still finishes its last epoch.
+# measured; 300 s left 4 minutes of the budget unused); the deadline that stops a late
+# phase leaves only EXPORT_S, so a pace a few percent off still finishes its last epoch.
 RESERVE_S = 180.0
 EXPORT_S = 120.0
 # A budgeted p2 ran slower per plate than its own probe: 4.05 ms against 3.45 ms at stop 18,
@@ -318,6 +327,7 @@ EXPORT_S = 120.0
 # last epoch at step 4,519 of 4,719: 1.06 now.
 PACE_MARGIN = 1.06
 PROBE_PLATES = 4_000
+PROBE_EPOCHS = 3
 MIN_PLATES, MAX_PLATES = 10_000, 200_000
 
 
@@ -330,10 +340,14 @@ def size_by_probe(
     phase: Phase, *, ends_by: float, data: Path, val_csv: Path, runs: Path, weights, args
 ) -> Phase:
     """The phase sized to the budget at the pace of a short probe run of it (its first
-    PROBE_PLATES plates, 2 epochs, weights thrown away); as written if the probe could not
-    time two epochs. ends_by: the budget's end, unix time."""
+    PROBE_PLATES plates, PROBE_EPOCHS epochs, weights thrown away); as written if the probe
+    could not time two epochs. ends_by: the budget's end, unix time."""
     probe = replace(
-        phase, name=f"{phase.name}-pace", n_train=PROBE_PLATES, epochs=2, data_from=phase.name
+        phase,
+        name=f"{phase.name}-pace",
+        n_train=PROBE_PLATES,
+        epochs=PROBE_EPOCHS,
+        data_from=phase.name,
     )
     t0 = time.monotonic()
     phase_data(probe, data, args)  # drawn for the phase: no plate is wasted

@@ -128,6 +128,9 @@ run.mkdir(parents=True)
 (run / "policy.txt").write_text(args.get("--mixed-precision-policy", ""))
 rows = "".join(f"{e},0.5\\n" for e in range(int(args["--epochs"])))
 (run / "training_log.csv").write_text("epoch,val_acc\\n" + rows)
+# a real run outlasts a second: runs are named to the second, and times under 1 s are
+# taken for steps found cached
+time.sleep(1.1)
 """
 
 
@@ -294,6 +297,14 @@ def test_the_pace_comes_from_the_epochs_after_the_first():
     assert train._pace(P2, 0.0, [50.0], 60.0) is None  # one epoch cannot tell
 
 
+def test_a_busy_moment_does_not_slow_the_pace():
+    # the second epoch took 45 s (something else ran), the third the machine's own 30 s
+    pace = train._pace(P2, 0.0, [50.0, 95.0, 125.0], 130.0)
+    assert pace is not None
+    assert pace.sample_s == pytest.approx(30.0 / 30_350)
+    assert pace.overhead_s == pytest.approx(20.0 + 5.0)  # start-up and saving
+
+
 def test_the_probe_draws_the_phase_s_first_plates_and_sizes_it(tmp_path, monkeypatch):
     monkeypatch.setattr(train, "PROBE_PLATES", 4)
     probed = []
@@ -309,7 +320,7 @@ def test_the_probe_draws_the_phase_s_first_plates_and_sizes_it(tmp_path, monkeyp
         P2, ends_by=ends_by, data=tmp_path, val_csv=tmp_path, runs=tmp_path, weights=None, args=args
     )
     [probe] = probed
-    assert (probe.name, probe.n_train, probe.epochs) == ("p2-pace", 4, 2)
+    assert (probe.name, probe.n_train, probe.epochs) == ("p2-pace", 4, train.PROBE_EPOCHS)
     # the probe's plates are the phase's own first ones: drawn into its folder, its seed
     assert (tmp_path / "p2" / f"annotations-4-{P2.seed}-128x64.csv").exists()
     # 4 plates draw too fast to time: the slow draw rate, 25 ms; (3,600 - 180 reserve - 30)
