@@ -201,3 +201,31 @@ def test_read_plates_command(tmp_path):
     assert all(0.0 <= float(r[2]) <= 1.0 for r in rows[:-1])
     assert rows[-1] == [str(tmp_path / "b_blank.jpg"), "", ""]
     assert "c_broken.jpg,error," in err.getvalue()
+
+
+def test_scores_by_reader_border_use_each_border_and_restore_the_setting():
+    from anpr import readers
+    from anpr.training.evaluate import by_border
+
+    crop = np.full((40, 100, 3), 200, np.uint8)
+    items = [("a", crop, "LEA-12-2545"), ("b", crop, "AFR-420")]
+
+    def read(crops):  # reads the first plate only where the reader pads by 3 %
+        return ["LEA122545" if readers.CROP_MARGIN == 0.03 else "X"] + ["AFR420"] * (len(crops) - 1)
+
+    assert by_border(read, items, [0.0, 0.03]) == {0.0: 0.5, 0.03: 1.0}
+    assert readers.CROP_MARGIN == 0.03  # as before
+
+
+def test_the_reader_pads_crops_by_the_border_in_force():
+    from anpr import readers
+    from anpr.training.evaluate import reader_border
+
+    crop = np.zeros((100, 200), np.uint8)
+    crop[1:-1, 1:-1] = 255  # a black rim one pixel wide
+    with reader_border(0.0):
+        bare = readers.prepare_crop(crop, height=100, width=200, grayscale=True)
+    padded = readers.prepare_crop(crop, height=100, width=200, grayscale=True)
+    assert bare[0, 100, 0] == 0  # the rim on the edge
+    assert padded[0, 100, 0] < 128 and padded[3, 100, 0] < 128  # repeated rim rows
+    assert padded[10, 100, 0] == 255
