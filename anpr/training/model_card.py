@@ -74,6 +74,12 @@ def evaluate(n_synth: int = 1000) -> dict:
                 reader.read_crops(crops[i : i + batch])
                 done += batch
         out[f"crops_per_s_b{batch}"] = round(done / (time.perf_counter() - started), 1)
+    # The throughput is this machine's: the project's machines differ by 1.5x and more.
+    from anpr.readers import INT8_DOT_FLAGS, cpu_flags
+    from anpr.training.train import _machine
+
+    dot = sorted(cpu_flags() & INT8_DOT_FLAGS)
+    out["machine"] = _machine() + (f" ({', '.join(dot)})" if dot else " (no int8 dot product)")
     return out
 
 
@@ -162,7 +168,7 @@ Plate accuracy is an exact match of letters and digits (`?` in a label, an unrea
 year, matches anything). Character accuracy is 1 - edit distance / label length.
 The dev set is for validation only; a separate set of real plates judges the model.
 
-Throughput on this machine's 2 CPU cores, one process (onnxruntime, `FastPlateOcrReader.read_crops`,
+Throughput on {metrics.get("machine", "this machine's CPU cores")}, one process (onnxruntime, `FastPlateOcrReader.read_crops`,
 including resizing): {metrics["crops_per_s_b1"]} crops/s at batch 1,
 {metrics["crops_per_s_b32"]} crops/s at batch 32. Full figures, scene photos/s and the
 Tesseract baseline: `make bench BENCH=anpr`.

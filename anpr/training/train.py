@@ -294,8 +294,7 @@ VAL_COST = 0.35
 # moment on the machine slows the epoch it falls in, not the machine. At stop 24 a 20 s
 # benchmark that ran during the probe's one timed epoch made it 3.45 ms a plate instead of
 # 2.53, so p2 drew 102,000 plates instead of about 132,000 and the run ended 22 minutes
-# inside its budget, reading 86.9 % of the dev set instead of 95.1 %. So the probe times
-# PROBE_EPOCHS - 1 epochs and keeps the fastest.
+# inside its budget. So the probe times PROBE_EPOCHS - 1 epochs and keeps the fastest.
 def _pace(phase: Phase, started: float, epoch_ends: list[float], ended: float) -> Pace | None:
     if len(epoch_ends) < 2:  # the first epoch holds the start-up: two are needed
         return None
