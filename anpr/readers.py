@@ -36,9 +36,13 @@ DEFAULT_READER = "anpr.readers.FastPlateOcrReader"
 CROP_MARGIN = 0.03
 
 
-def prepare_crop(crop: np.ndarray, *, height: int, width: int, grayscale: bool) -> np.ndarray:
+def prepare_crop(
+    crop: np.ndarray, *, height: int, width: int, grayscale: bool, margin: float | None = None
+) -> np.ndarray:
     """A BGR or grey crop of any size as the model reads it: (height, width, 1 or 3) uint8,
-    with a CROP_MARGIN border, shrunk by averaging (the quantizer calibrates on these too)."""
+    with a border of `margin` of its size (CROP_MARGIN, read at call time, by default),
+    shrunk by averaging (the quantizer calibrates on these too)."""
+    margin = CROP_MARGIN if margin is None else margin
     if crop.ndim == 2:
         image = crop if grayscale else cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB)
     elif grayscale:
@@ -46,7 +50,7 @@ def prepare_crop(crop: np.ndarray, *, height: int, width: int, grayscale: bool) 
     else:
         image = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
     h, w = image.shape[:2]
-    dy, dx = round(h * CROP_MARGIN), round(w * CROP_MARGIN)
+    dy, dx = round(h * margin), round(w * margin)
     image = cv2.copyMakeBorder(image, dy, dy, dx, dx, cv2.BORDER_REPLICATE)
     # Shrinking averages the pixels (INTER_AREA): linear sampling of a 300 px crop
     # down to 128 px aliases the strokes (dev set 57.4 % -> 60.7 % plates read).
