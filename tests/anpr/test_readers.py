@@ -229,3 +229,7 @@ def test_the_reader_pads_crops_by_the_border_in_force():
     assert bare[0, 100, 0] == 0  # the rim on the edge
     assert padded[0, 100, 0] < 128 and padded[3, 100, 0] < 128  # repeated rim rows
     assert padded[10, 100, 0] == 255
+    # a margin given to the call wins over the setting (training draws each plate's own)
+    assert (
+        readers.prepare_crop(crop, height=100, width=200, grayscale=True, margin=0.0) == bare
+    ).all()

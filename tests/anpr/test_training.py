@@ -194,6 +194,39 @@ def test_another_data_seed_draws_fresh_plates_beside_the_first(tmp_path, monkeyp
     assert [text for _, text in first] != [text for _, text in fresh]
 
 
+def test_each_training_plate_gets_a_border_of_its_own_and_the_same_plates(tmp_path, monkeypatch):
+    import numpy as np
+
+    from anpr.readers import prepare_crop
+    from anpr.synth import synth_plate
+
+    seed, start, count = 5, 0, 6
+    rows = train._chunk((tmp_path, seed, start, count, (64, 128)))
+    # The plates (and texts) are those the fixed-border recipe drew from the same seed: the
+    # border has a generator of its own.
+    rng = np.random.default_rng([seed, start])
+    plates = [synth_plate(rng) for _ in range(count)]
+    assert [text for _, text in rows] == [p.text.key for p in plates]
+    lo, hi = train.TRAIN_BORDER
+    borders = []
+    for (name, _), plate in zip(rows, plates, strict=True):
+        stored = cv2.imread(str(tmp_path / name), cv2.IMREAD_UNCHANGED)
+        # which border in [lo, hi] gives the stored pixels: one of a fine grid, exactly
+        grid = np.linspace(lo, hi, 241)
+        diffs = [
+            np.abs(
+                prepare_crop(plate.image, height=64, width=128, grayscale=True, margin=m)[
+                    ..., 0
+                ].astype(int)
+                - stored
+            ).mean()
+            for m in grid
+        ]
+        borders.append(grid[int(np.argmin(diffs))])
+    assert len({round(b, 3) for b in borders}) >= 4  # not one border for all
+    assert all(lo <= b <= hi for b in borders)
+
+
 def _cct_pk_shapes() -> list[tuple[int, ...]]:
     """Keras weight shapes of anpr/training/cct_pk.yaml's model, in `model.weights` order."""
     stem = [(3, 3, 1, 16), (16,), (3, 3, 16, 32), (32,), (3, 3, 32, 64), (64,)]
