@@ -206,8 +206,10 @@ class FastPlateOcrReader:
             model if model is not None else _setting("ANPR_OCR_MODEL", None)
         )
         options = ort.SessionOptions()
-        options.intra_op_num_threads = intra_op_threads or _setting(
-            "ANPR_OCR_THREADS", min(os.cpu_count() or 1, 4)
+        # 0 or unset: one thread per core up to 4, right for a single reader process. A
+        # prefork worker with one process per core wants 1 (ANPR_OCR_THREADS=1).
+        options.intra_op_num_threads = (
+            intra_op_threads or _setting("ANPR_OCR_THREADS", 0) or min(os.cpu_count() or 1, 4)
         )
         options.inter_op_num_threads = 1
         # Idle intra-op threads spin-wait for the next run by default: in a worker that reads

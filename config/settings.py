@@ -224,6 +224,8 @@ ANPR_CONFIDENCE_THRESHOLD = env_float("ANPR_CONFIDENCE_THRESHOLD", 0.80)
 ANPR_READER = env_str("ANPR_READER", "anpr.readers.FastPlateOcrReader")
 # Empty: the committed model, int8 on CPUs with VNNI and float on others (readers.default_model).
 ANPR_OCR_MODEL = env_str("ANPR_OCR_MODEL", "")
+# ONNX Runtime threads per reader process; 0: one per core, at most 4 (anpr.readers).
+ANPR_OCR_THREADS = env_int("ANPR_OCR_THREADS", 0)
 # A worker's task takes up to this many waiting events along with its own (one OCR batch).
 ANPR_BATCH_SIZE = env_int("ANPR_BATCH_SIZE", 16)
 # A claim older than this is a dead worker's: the event is read again (task limit is 120 s).

@@ -146,11 +146,11 @@ def scene_figures(read, items, *, min_seconds: float) -> dict:
 
 
 def _worker_rate(args: tuple) -> tuple[int, float, float]:
-    """One single-threaded reader process: crops read between the shared start and end."""
-    crops, batch, start_at, seconds, model = args
+    """One reader process: crops read between the shared start and end."""
+    crops, batch, start_at, seconds, model, threads = args
     from anpr.readers import FastPlateOcrReader
 
-    reader = FastPlateOcrReader(model, intra_op_threads=1)
+    reader = FastPlateOcrReader(model, intra_op_threads=threads)
     reader.read_crops(crops[:batch])  # warm-up
     while time.time() < start_at:
         time.sleep(0.001)
@@ -163,15 +163,23 @@ def _worker_rate(args: tuple) -> tuple[int, float, float]:
 
 
 def parallel_rate(
-    crops: list, *, batch: int, processes: int, seconds: float, model: Path | None = None
+    crops: list,
+    *,
+    batch: int,
+    processes: int,
+    seconds: float,
+    model: Path | None = None,
+    threads: int = 1,
 ) -> float:
-    """Crops/s of `processes` reader processes with one thread each, as a Celery worker
-    with --concurrency=N runs them (one ONNX Runtime thread per process)."""
+    """Crops/s of `processes` reader processes with `threads` ONNX Runtime threads each, as
+    a Celery worker with --concurrency=N runs them (ANPR_OCR_THREADS per process)."""
     import multiprocessing as mp
 
     start_at = time.time() + 8.0  # every process has loaded its model by then
     with mp.get_context("spawn").Pool(processes) as pool:
-        results = pool.map(_worker_rate, [(crops, batch, start_at, seconds, model)] * processes)
+        results = pool.map(
+            _worker_rate, [(crops, batch, start_at, seconds, model, threads)] * processes
+        )
     # Over the wall span from the first start to the last end: a process that started late
     # (slow model load) lowers the rate instead of being counted as if it overlapped.
     return sum(r[0] for r in results) / (max(r[2] for r in results) - min(r[1] for r in results))
@@ -265,6 +273,12 @@ def main() -> None:
     for b in (1, 32):
         rate = parallel_rate(crops, batch=b, processes=procs, seconds=min_seconds)
         print(f"crops/s at batch {b:>2}, {procs} processes x 1 thread: {rate:8.1f}")
+    # What a worker with -c <cpus> does when each process also takes the reader's default
+    # thread count (ANPR_OCR_THREADS unset): threads oversubscribe the cores.
+    auto = min(procs, 4)
+    if procs > 1 and auto > 1:
+        rate = parallel_rate(crops, batch=32, processes=procs, seconds=min_seconds, threads=auto)
+        print(f"crops/s at batch 32, {procs} processes x {auto} threads: {rate:8.1f}")
     print(f"peak RSS of a reader process: {reader_rss_mb(3.0):.0f} MB")
 
     # The other committed model (float where int8 is the default, or the reverse), same run.
