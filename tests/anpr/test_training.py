@@ -29,7 +29,7 @@ def test_generate_only_draws_the_phase_and_resumes(tmp_path, monkeypatch, tiny_r
     monkeypatch.setattr(sys, "argv", argv)
     train.main()
 
-    annotations = tmp_path / "data" / "g1" / "annotations-3-11-128x64-b0-60.csv"
+    annotations = tmp_path / "data" / "g1" / "annotations-3-11-128x64-b30-30.csv"
     with annotations.open() as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 3
@@ -57,7 +57,7 @@ def test_generate_only_applies_the_scale(tmp_path, monkeypatch, tiny_recipe):
     monkeypatch.setattr(sys, "argv", [*argv, "--scale", "0.0001", "--workers", "1"])
     train.main()
     # 20,000 x 0.0001 = 2, but a phase never draws fewer than 200 plates
-    assert (tmp_path / "data" / "g1" / "annotations-200-11-128x64-b0-60.csv").exists()
+    assert (tmp_path / "data" / "g1" / "annotations-200-11-128x64-b30-30.csv").exists()
 
 
 def test_the_cli_compiles_the_step_when_asked(monkeypatch):
@@ -187,11 +187,17 @@ def test_another_data_seed_draws_fresh_plates_beside_the_first(tmp_path, monkeyp
             return [(row["image_path"], row["plate_text"]) for row in csv.DictReader(f)]
 
     first, fresh = (
-        rows("annotations-3-11-128x64-b0-60.csv"),
-        rows("annotations-3-99-128x64-b0-60.csv"),
+        rows("annotations-3-11-128x64-b30-30.csv"),
+        rows("annotations-3-99-128x64-b30-30.csv"),
     )
     assert not {path for path, _ in first} & {path for path, _ in fresh}  # nothing overwritten
     assert [text for _, text in first] != [text for _, text in fresh]
+
+
+def test_the_recipe_stores_plates_with_the_readers_border():
+    from anpr import readers
+
+    assert train.TRAIN_BORDER == (readers.CROP_MARGIN, readers.CROP_MARGIN)
 
 
 def test_each_training_plate_gets_a_border_of_its_own_and_the_same_plates(tmp_path, monkeypatch):
@@ -200,6 +206,7 @@ def test_each_training_plate_gets_a_border_of_its_own_and_the_same_plates(tmp_pa
     from anpr.readers import prepare_crop
     from anpr.synth import synth_plate
 
+    monkeypatch.setattr(train, "TRAIN_BORDER", (0.0, 0.06))  # the stop-26 recipe
     seed, start, count = 5, 0, 6
     rows = train._chunk((tmp_path, seed, start, count, (64, 128)))
     # The plates (and texts) are those the fixed-border recipe drew from the same seed: the
@@ -355,7 +362,7 @@ def test_the_probe_draws_the_phase_s_first_plates_and_sizes_it(tmp_path, monkeyp
     [probe] = probed
     assert (probe.name, probe.n_train, probe.epochs) == ("p2-pace", 4, train.PROBE_EPOCHS)
     # the probe's plates are the phase's own first ones: drawn into its folder, its seed
-    assert (tmp_path / "p2" / f"annotations-4-{P2.seed}-128x64-b0-60.csv").exists()
+    assert (tmp_path / "p2" / f"annotations-4-{P2.seed}-128x64-b30-30.csv").exists()
     # 4 plates draw too fast to time: the slow draw rate, 25 ms; (3,600 - 180 reserve - 30)
     # / (0.025 + 10 x 0.004 x 1.06 margin) = 50,297 plates, in whole chunks
     assert (sized.n_train, sized.epochs) == (50_000, P2.epochs)
