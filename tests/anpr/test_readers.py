@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import cv2
@@ -139,6 +140,19 @@ def test_the_reader_on_a_cpu_with_avx512_but_no_vnni_reads_with_the_float_model(
 
 
 @needs_model
+def test_the_reader_takes_its_thread_count_from_the_setting(settings):
+    from anpr.readers import FastPlateOcrReader, ocr_threads
+
+    def session_threads(reader):
+        return reader._recognizer.model.get_session_options().intra_op_num_threads
+
+    settings.ANPR_OCR_THREADS = 1
+    assert session_threads(FastPlateOcrReader()) == 1
+    assert session_threads(FastPlateOcrReader(intra_op_threads=2)) == 2  # an argument wins
+    settings.ANPR_OCR_THREADS = 0  # unset: one per core, at most 4
+    assert ocr_threads() == min(os.cpu_count() or 1, 4)
+
+
 def test_get_plate_reader_is_cached_and_versioned():
     assert get_plate_reader() is get_plate_reader()
     assert get_plate_reader().model_version.startswith(default_model().stem + "@")

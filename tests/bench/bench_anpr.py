@@ -247,7 +247,14 @@ def main() -> None:
     crops = [item[1] for item in synth_items[:256]]
     scene_items = scenes(30 if args.quick else 60)
 
-    from anpr.readers import DEFAULT_MODEL, FLOAT_MODEL, INT8_DOT_FLAGS, cpu_flags, default_model
+    from anpr.readers import (
+        DEFAULT_MODEL,
+        FLOAT_MODEL,
+        INT8_DOT_FLAGS,
+        cpu_flags,
+        default_model,
+        ocr_threads,
+    )
 
     reader, read = fast_plate_ocr()
     model_path = default_model()  # the file anpr.readers.default_model picks for this CPU
@@ -275,8 +282,8 @@ def main() -> None:
         print(f"crops/s at batch {b:>2}, {procs} processes x 1 thread: {rate:8.1f}")
     # What a worker with -c <cpus> does when each process also takes the reader's default
     # thread count (ANPR_OCR_THREADS unset): threads oversubscribe the cores.
-    auto = min(procs, 4)
-    if procs > 1 and auto > 1:
+    auto = ocr_threads()
+    if auto > 1:
         rate = parallel_rate(crops, batch=32, processes=procs, seconds=min_seconds, threads=auto)
         print(f"crops/s at batch 32, {procs} processes x {auto} threads: {rate:8.1f}")
     print(f"peak RSS of a reader process: {reader_rss_mb(3.0):.0f} MB")
