@@ -226,6 +226,9 @@ ANPR_READER = env_str("ANPR_READER", "anpr.readers.FastPlateOcrReader")
 ANPR_OCR_MODEL = env_str("ANPR_OCR_MODEL", "")
 # ONNX Runtime threads per reader process; 0: one per core, at most 4 (anpr.readers).
 ANPR_OCR_THREADS = env_int("ANPR_OCR_THREADS", 0)
+# Crops read with a confidence under this are read again with other borders and the
+# readings vote (anpr.readers.REREAD_BORDERS); 0 turns it off.
+ANPR_OCR_REREAD_BELOW = env_float("ANPR_OCR_REREAD_BELOW", 0.9)
 # A worker's task takes up to this many waiting events along with its own (one OCR batch).
 ANPR_BATCH_SIZE = env_int("ANPR_BATCH_SIZE", 16)
 # A claim older than this is a dead worker's: the event is read again (task limit is 120 s).

@@ -162,6 +162,9 @@ def main() -> None:
     parser.add_argument("--dev", default=str(DEV_SET))
     parser.add_argument("--synth", type=int, default=1000, help="synthetic test plates")
     parser.add_argument("--show-errors", action="store_true")
+    parser.add_argument(
+        "--single", action="store_true", help="score single readings too (no re-reading)"
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
         "--borders",
@@ -173,8 +176,13 @@ def main() -> None:
 
     reader = FastPlateOcrReader(args.model)
     read = reader_texts(reader)
+    single = FastPlateOcrReader(args.model, reread_below=0.0)
+    read_single = reader_texts(single)
 
-    results: dict[str, object] = {"model_version": reader.model_version}
+    results: dict[str, object] = {
+        "model_version": reader.model_version,
+        "reread_below": reader.reread_below,
+    }
     for name, items in (
         ("synthetic", synth_test_set(args.synth) if args.synth else []),
         ("dev", load_dev_set(Path(args.dev))),
@@ -183,8 +191,10 @@ def main() -> None:
             continue
         score = score_reader(read, items)
         results[name] = score.summary()
+        if args.single:
+            results[f"{name}_single"] = score_reader(read_single, items).summary()
         if borders:
-            results[f"{name}_by_border"] = by_border(read, items, borders)
+            results[f"{name}_by_border"] = by_border(read_single, items, borders)
         if args.show_errors:
             for err in score.errors:
                 print(name, *err)

@@ -247,3 +247,53 @@ def test_the_reader_pads_crops_by_the_border_in_force():
     assert (
         readers.prepare_crop(crop, height=100, width=200, grayscale=True, margin=0.0) == bare
     ).all()
+
+
+def test_the_views_of_a_crop_vote_and_confidence_breaks_a_tie():
+    from anpr.readers import vote
+
+    def r(text, *confs):
+        return plate_reading(text, confs, model_version="m@1")
+
+    views = [r("LMK4549", *[0.9] * 7), r("LWK4549", *[0.6] * 7), r("LWK4549", *[0.5] * 7)]
+    assert vote(views) is views[1]  # two of three views, the more confident of the two
+    # three texts once each: the highest mean log confidence, not the highest minimum
+    spiky = r("LEB007545", *[0.99] * 8, 0.3)
+    even = r("LEB097545", *[0.7] * 9)
+    assert vote([even, spiky, r("LEB00745", *[0.2] * 8)]) is spiky
+    assert vote([even, r("LEB097545", *[0.7] * 9)]) is even  # a tie: the first
+
+
+@needs_model
+def test_doubtful_crops_are_read_again_with_the_other_borders(monkeypatch):
+    from anpr import readers
+
+    reader = readers.FastPlateOcrReader(reread_below=0.9)
+    seen: list[tuple[int, float | None]] = []
+    views = {None: ("LMK4549", 0.5), 0.0: ("LWK4549", 0.6), 0.06: ("LWK4549", 0.55)}
+
+    def fake_read(crops, margin=None):
+        seen.append((len(crops), margin))
+        text, conf = views[margin]
+        first = [plate_reading("AFR420", [0.99] * 6, model_version="m@1")] if margin is None else []
+        rest = [plate_reading(text, [conf] * 7, model_version="m@1")] * (len(crops) - len(first))
+        return first + rest
+
+    monkeypatch.setattr(reader, "_read", fake_read)
+    crops = [np.zeros((40, 100, 3), np.uint8)] * 3
+    assert [r.text for r in reader.read_crops(crops)] == ["AFR420", "LWK4549", "LWK4549"]
+    # one read of all three; the two doubtful ones again at each border of REREAD_BORDERS
+    assert seen == [(3, None), *((2, m) for m in readers.REREAD_BORDERS)]
+    seen.clear()
+    reader.reread_below = 0.0  # off: single readings
+    assert [r.text for r in reader.read_crops(crops)] == ["AFR420", "LMK4549", "LMK4549"]
+    assert seen == [(3, None)]
+
+
+@needs_model
+def test_the_reader_takes_its_reread_threshold_from_the_setting(settings):
+    from anpr.readers import FastPlateOcrReader
+
+    settings.ANPR_OCR_REREAD_BELOW = 0.0
+    assert FastPlateOcrReader().reread_below == 0.0
+    assert FastPlateOcrReader(reread_below=0.5).reread_below == 0.5  # an argument wins
