@@ -61,10 +61,10 @@ def _rate(fn, items: list, batch: int, min_seconds: float) -> float:
 MODELS = REPO / "anpr" / "models"
 
 
-def fast_plate_ocr(model: Path | None = None):
+def fast_plate_ocr(model: Path | None = None, **options):
     from anpr.readers import FastPlateOcrReader
 
-    reader = FastPlateOcrReader(model)
+    reader = FastPlateOcrReader(model, **options)
     return reader, reader_texts(reader)
 
 
@@ -274,6 +274,30 @@ def main() -> None:
         crops=crops,
         scene_items=scene_items,
         batch_sizes=(1, 32),
+        min_seconds=min_seconds,
+    )
+    # The same reader without its re-reading of doubtful crops (ANPR_OCR_REREAD_BELOW=0),
+    # same run: what the re-reading costs and gains.
+    single, single_read = fast_plate_ocr(reread_below=0.0)
+    for name, items in (("synthetic test set", synth_items), ("real dev set", dev_items)):
+        if items:
+            doubtful = sum(
+                r.confidence < reader.reread_below
+                for i in range(0, len(items), 64)
+                for r in single.read_crops([c[1] for c in items[i : i + 64]])
+            )
+            print(
+                f"{name}: {doubtful} of {len(items)} crops read again (confidence < "
+                f"{reader.reread_below})"
+            )
+    report(
+        "fast-plate-ocr (anpr/models), single readings (no re-reading)",
+        single_read,
+        synth_items=synth_items,
+        dev_items=dev_items,
+        crops=crops,
+        scene_items=scene_items[:20],
+        batch_sizes=(32,),
         min_seconds=min_seconds,
     )
     procs = os.cpu_count() or 1
