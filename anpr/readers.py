@@ -15,7 +15,7 @@ import hashlib
 import importlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -73,7 +73,8 @@ def prepare_crop(
 class PlateReading:
     text: str  # raw model text, letters+digits, no pad chars ("" when nothing)
     char_confidences: tuple[float, ...]
-    confidence: float  # min of the char confidences (0.0 when nothing was read)
+    # min of the char confidences (0.0 when nothing was read); a vote can lower it (`vote`)
+    confidence: float
     key: str | None  # registry key through vehicles.plates, None if not a valid plate
     display: str | None  # e.g. "LEA-12-2545"
     model_version: str
@@ -133,11 +134,18 @@ def _mean_log_confidence(reading: PlateReading) -> float:
 
 def vote(readings: Sequence[PlateReading]) -> PlateReading:
     """The text most views of one crop read; between texts read equally often, the reading
-    with the higher mean log confidence of its characters (the first on a tie)."""
+    with the higher mean log confidence of its characters (the first on a tie). Views that
+    disagree earn no trust: the winner's confidence is then at most the first view's.
+    (Shipped int8, 1,000 synthetic plates, ANPR_CONFIDENCE_THRESHOLD 0.8: single readings
+    passed 788 right and 13 wrong readings; votes at the winner's own confidence 867 right
+    and 16 wrong; capped like this 836 right and 11 wrong.)"""
     counts: dict[str, int] = {}
     for r in readings:
         counts[r.text] = counts.get(r.text, 0) + 1
-    return max(readings, key=lambda r: (counts[r.text], _mean_log_confidence(r)))
+    best = max(readings, key=lambda r: (counts[r.text], _mean_log_confidence(r)))
+    if counts[best.text] < len(readings) and best.confidence > readings[0].confidence:
+        return replace(best, confidence=readings[0].confidence)
+    return best
 
 
 def reread_threshold() -> float:

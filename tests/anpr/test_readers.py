@@ -256,11 +256,17 @@ def test_the_views_of_a_crop_vote_and_confidence_breaks_a_tie():
         return plate_reading(text, confs, model_version="m@1")
 
     views = [r("LMK4549", *[0.9] * 7), r("LWK4549", *[0.6] * 7), r("LWK4549", *[0.5] * 7)]
-    assert vote(views) is views[1]  # two of three views, the more confident of the two
+    won = vote(views)  # two of three views, the more confident of the two
+    assert (won.text, won.char_confidences) == ("LWK4549", views[1].char_confidences)
+    assert won.confidence == 0.6  # below the first view's 0.9: kept
+    # the views disagree: the winner is trusted no more than the first view
+    assert vote([views[2], views[0], views[1]]).confidence == 0.5
+    agreed = [r("LWK4549", *[0.5] * 7), r("LWK4549", *[0.95] * 7), r("LWK4549", *[0.7] * 7)]
+    assert vote(agreed).confidence == 0.95  # all three read the same: its own confidence
     # three texts once each: the highest mean log confidence, not the highest minimum
     spiky = r("LEB007545", *[0.99] * 8, 0.3)
     even = r("LEB097545", *[0.7] * 9)
-    assert vote([even, spiky, r("LEB00745", *[0.2] * 8)]) is spiky
+    assert vote([even, spiky, r("LEB00745", *[0.2] * 8)]).text == spiky.text
     assert vote([even, r("LEB097545", *[0.7] * 9)]) is even  # a tie: the first
 
 
