@@ -284,18 +284,22 @@ class FastPlateOcrReader:
     def read_crops(self, crops: Sequence[np.ndarray]) -> list[PlateReading]:
         """One reading a crop; crops read with little confidence are read again with other
         borders and the readings vote (REREAD_BORDERS)."""
-        readings = self._read(crops)
+        (readings,) = self._read(crops, (None,))
         doubtful = [i for i, r in enumerate(readings) if r.confidence < self.reread_below]
         if doubtful:
-            again = [self._read([crops[i] for i in doubtful], m) for m in REREAD_BORDERS]
+            again = self._read([crops[i] for i in doubtful], REREAD_BORDERS)
             for k, i in enumerate(doubtful):
                 readings[i] = vote([readings[i], *(view[k] for view in again)])
         return readings
 
-    def _read(self, crops: Sequence[np.ndarray], margin: float | None = None) -> list[PlateReading]:
+    def _read(
+        self, crops: Sequence[np.ndarray], margins: Sequence[float | None]
+    ) -> list[list[PlateReading]]:
+        """Every crop read with each border of margins, in one batch (one model run costs
+        less than two of half the size): a list of readings per margin."""
         if len(crops) == 0:
-            return []
-        batch = np.stack([self.prepare(c, margin) for c in crops])
+            return [[] for _ in margins]
+        batch = np.stack([self.prepare(c, m) for m in margins for c in crops])
         predictions = self._recognizer.run(batch, return_confidence=True)
         readings = []
         for pred in predictions:
@@ -304,7 +308,8 @@ class FastPlateOcrReader:
             readings.append(
                 plate_reading(text, list(probs[: len(text)]), model_version=self.model_version)
             )
-        return readings
+        n = len(crops)
+        return [readings[k * n : (k + 1) * n] for k in range(len(margins))]
 
 
 def _import_string(dotted: str) -> Any:

@@ -275,25 +275,42 @@ def test_doubtful_crops_are_read_again_with_the_other_borders(monkeypatch):
     from anpr import readers
 
     reader = readers.FastPlateOcrReader(reread_below=0.9)
-    seen: list[tuple[int, float | None]] = []
+    seen: list[tuple[int, tuple]] = []
     views = {None: ("LMK4549", 0.5), 0.0: ("LWK4549", 0.6), 0.06: ("LWK4549", 0.55)}
 
-    def fake_read(crops, margin=None):
-        seen.append((len(crops), margin))
-        text, conf = views[margin]
-        first = [plate_reading("AFR420", [0.99] * 6, model_version="m@1")] if margin is None else []
-        rest = [plate_reading(text, [conf] * 7, model_version="m@1")] * (len(crops) - len(first))
-        return first + rest
+    def fake_read(crops, margins):
+        seen.append((len(crops), tuple(margins)))
+        out = []
+        for margin in margins:
+            text, conf = views[margin]
+            first = [plate_reading("AFR420", [0.99] * 6, model_version="m@1")] if margin is None else []
+            rest = [plate_reading(text, [conf] * 7, model_version="m@1")] * (len(crops) - len(first))
+            out.append(first + rest)
+        return out
 
     monkeypatch.setattr(reader, "_read", fake_read)
     crops = [np.zeros((40, 100, 3), np.uint8)] * 3
     assert [r.text for r in reader.read_crops(crops)] == ["AFR420", "LWK4549", "LWK4549"]
-    # one read of all three; the two doubtful ones again at each border of REREAD_BORDERS
-    assert seen == [(3, None), *((2, m) for m in readers.REREAD_BORDERS)]
+    # one read of all three; the two doubtful ones again at every border of REREAD_BORDERS,
+    # in one batch
+    assert seen == [(3, (None,)), (2, readers.REREAD_BORDERS)]
     seen.clear()
     reader.reread_below = 0.0  # off: single readings
     assert [r.text for r in reader.read_crops(crops)] == ["AFR420", "LMK4549", "LMK4549"]
-    assert seen == [(3, None)]
+    assert seen == [(3, (None,))]
+
+
+@needs_model
+def test_crops_read_at_several_borders_in_one_batch_come_back_per_border(reader):
+    crops = [s.image for s in synth_plates(5, seed=4242)]
+    margins = (None, 0.0, 0.06)
+    together = reader._read(crops, margins)
+    assert [len(view) for view in together] == [5, 5, 5]
+    for margin, view in zip(margins, together, strict=True):
+        (alone,) = reader._read(crops, (margin,))
+        assert [r.text for r in view] == [r.text for r in alone]
+        assert [r.confidence for r in view] == pytest.approx([r.confidence for r in alone], abs=1e-4)
+    assert reader._read([], margins) == [[], [], []]
 
 
 @needs_model
