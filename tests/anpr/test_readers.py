@@ -283,8 +283,12 @@ def test_doubtful_crops_are_read_again_with_the_other_borders(monkeypatch):
         out = []
         for margin in margins:
             text, conf = views[margin]
-            first = [plate_reading("AFR420", [0.99] * 6, model_version="m@1")] if margin is None else []
-            rest = [plate_reading(text, [conf] * 7, model_version="m@1")] * (len(crops) - len(first))
+            first = (
+                [plate_reading("AFR420", [0.99] * 6, model_version="m@1")] if margin is None else []
+            )
+            rest = [plate_reading(text, [conf] * 7, model_version="m@1")] * (
+                len(crops) - len(first)
+            )
             out.append(first + rest)
         return out
 
@@ -309,7 +313,9 @@ def test_crops_read_at_several_borders_in_one_batch_come_back_per_border(reader)
     for margin, view in zip(margins, together, strict=True):
         (alone,) = reader._read(crops, (margin,))
         assert [r.text for r in view] == [r.text for r in alone]
-        assert [r.confidence for r in view] == pytest.approx([r.confidence for r in alone], abs=1e-4)
+        assert [r.confidence for r in view] == pytest.approx(
+            [r.confidence for r in alone], abs=1e-4
+        )
     assert reader._read([], margins) == [[], [], []]
 
 
