@@ -8,8 +8,11 @@ float ONNX model. To train on from the model that ships, its weights are read ou
 
 `train.py --weights X.onnx` does this by itself. The export (tf2onnx) keeps each Keras variable
 as one initializer, named after its layer; convolution kernels are transposed to ONNX's
-(out, in, h, w) and attention kernels flattened. `convert` checks that the Keras model then
-gives the ONNX model's outputs, so a mismatch fails loudly instead of training from noise.
+(out, in, h, w) and attention kernels flattened. The shipped models have the export's 1/255
+input scaling folded into the first convolution's weights (`onnx_graph.fold_input_scaling`),
+while the Keras model keeps its Rescaling layer: that kernel is divided by the model
+config's scale on the way back. `convert` checks that the Keras model then gives the ONNX
+model's outputs, so a mismatch fails loudly instead of training from noise.
 """
 
 from __future__ import annotations
@@ -24,12 +27,38 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 
 
-def _initializers(onnx_path: Path) -> list[tuple[str, np.ndarray]]:
+def _rescaling(model_config: Path) -> tuple[float, float]:
+    """The (scale, offset) of the model config's Rescaling layer."""
+    import yaml
+
+    rescaling = (yaml.safe_load(model_config.read_text()) or {}).get("rescaling") or {}
+    return float(rescaling.get("scale", 1.0)), float(rescaling.get("offset", 0.0))
+
+
+def _initializers(onnx_path: Path, model_config: Path) -> list[tuple[str, np.ndarray]]:
+    """The graph's constants; a first convolution with the input scaling folded in comes
+    back as the Keras layer holds it, the scaling left to the Rescaling layer."""
     import onnx
     from onnx import numpy_helper
 
+    from anpr.training.onnx_graph import input_chain
+
     model = onnx.load(str(onnx_path))
-    return [(t.name, numpy_helper.to_array(t)) for t in model.graph.initializer]
+    chain = input_chain(model.graph)
+    folded = None if any(n.op_type == "Mul" for n in chain) else chain[-1].input[1]
+    scale, offset = _rescaling(model_config)
+    if folded is not None and offset != 0.0:
+        raise ValueError(
+            f"{onnx_path}: the input scaling is folded into the first convolution, and "
+            f"{model_config} rescales with offset {offset}: only a plain scale can be unfolded"
+        )
+    arrays = []
+    for t in model.graph.initializer:
+        array = numpy_helper.to_array(t)
+        if t.name == folded:
+            array = (array / scale).astype(array.dtype)
+        arrays.append((t.name, array))
+    return arrays
 
 
 def _by_scope(inits: list[tuple[str, np.ndarray]]) -> dict[str, list[tuple[str, np.ndarray]]]:
@@ -59,9 +88,9 @@ def _attention(group, scope_key: str, heads: int, dim: int) -> list[np.ndarray]:
     return [*out, kernel.reshape(heads, dim, kernel.shape[-1]), bias]
 
 
-def keras_weights(onnx_path: Path) -> list[np.ndarray]:
+def keras_weights(onnx_path: Path, model_config: Path = HERE / "cct_pk.yaml") -> list[np.ndarray]:
     """The ONNX model's weights in the order of a fast-plate-ocr CCT Keras model's `weights`."""
-    groups = _by_scope(_initializers(onnx_path))
+    groups = _by_scope(_initializers(onnx_path, model_config))
     arrays: list[np.ndarray] = []
     stem = groups["conv_stem"]
     kernels = _pick(stem, r"convolution/ReadVariableOp:0$")
@@ -102,7 +131,7 @@ def convert(onnx_path: Path, out: Path, model_config: Path, plate_config: Path) 
     from anpr.training.train import build_keras_model
 
     model, plate = build_keras_model(model_config, plate_config)
-    arrays = keras_weights(onnx_path)
+    arrays = keras_weights(onnx_path, model_config)
     if len(arrays) != len(model.weights):
         raise ValueError(f"{onnx_path}: {len(arrays)} arrays for {len(model.weights)} weights")
     for weight, array in zip(model.weights, arrays, strict=True):

@@ -9,6 +9,7 @@ import sys
 import time
 
 import cv2
+import numpy as np
 import pytest
 
 from anpr.training import train
@@ -258,6 +259,41 @@ def test_the_shipped_float_model_gives_back_its_keras_weights():
     # DyT's alpha is a learnt scalar near its 0.5 start; the first conv reads one channel
     assert all(0.05 < float(a) < 5 for a in arrays if a.shape == ())
     assert arrays[0].shape[2] == 1
+
+
+def test_the_first_convolution_comes_back_without_the_folded_input_scaling():
+    """The shipped models multiply the pixels by 1/255 inside the first convolution's
+    weights; the Keras model rescales in its own layer, so the kernel goes back 255 times
+    larger (read into Keras as stored, the model's outputs were off by 0.68)."""
+    import onnx
+    from onnx import numpy_helper
+
+    from anpr.readers import MODELS_DIR
+    from anpr.training.onnx_graph import input_chain
+    from anpr.training.onnx_weights import keras_weights
+
+    shipped = MODELS_DIR / "pk_plate_ocr_fp32.onnx"
+    graph = onnx.load(str(shipped)).graph
+    chain = input_chain(graph)
+    assert "Mul" not in [n.op_type for n in chain]  # folded at export
+    (stored,) = [i for i in graph.initializer if i.name == chain[-1].input[1]]
+
+    kernel = keras_weights(shipped)[0]
+
+    np.testing.assert_allclose(
+        kernel, numpy_helper.to_array(stored).transpose(2, 3, 1, 0) * 255, rtol=1e-5
+    )
+
+
+def test_a_folded_first_convolution_and_a_rescaling_offset_cannot_be_unfolded(tmp_path):
+    from anpr.readers import MODELS_DIR
+    from anpr.training.onnx_weights import keras_weights
+
+    config = tmp_path / "offset.yaml"
+    config.write_text("rescaling:\n  scale: 0.0078125\n  offset: -1.0\n")
+
+    with pytest.raises(ValueError, match="offset -1.0"):
+        keras_weights(MODELS_DIR / "pk_plate_ocr_fp32.onnx", config)
 
 
 def test_an_onnx_model_as_weights_is_converted_once_and_trained_from(
