@@ -42,7 +42,10 @@ CROP_MARGIN = 0.03
 # 3 % alone; re-read below 0.9 at 0 % and 6 %, 92.1 % (27.5 % of crops read again); the
 # borders 1.5 % and 4.5 % instead, 91.2 %; all five borders 92.2 %. A from-scratch model of
 # the same recipe (run 21): synthetic 88.6 % -> 90.0 %, dev 86.9 % -> 90.2 %; shipped dev
-# 95.1 % either way. The cost: 886 against 1,459 crops/s at batch 32, one process.
+# 95.1 % either way. The cost: 886 against 1,459 crops/s at batch 32, one process. Stop 30
+# (AMD EPYC with AVX2 only): one border again (0 % alone) reads the synthetic set as well
+# (92.3 %) but loses a dev plate (93.4 %); two processes read 973 crops/s re-reading,
+# 1,011-1,130 on one process without.
 REREAD_BORDERS = (0.0, 0.06)
 
 
