@@ -44,6 +44,26 @@ Stop 29 ran the recipe once more (run 21, AMD EPYC with AVX-512 VNNI, 74.2 min):
 and 6 % and the readings vote: run 21 90.2 % dev and 90.0 % synthetic with it, this model
 95.1 % and 92.1 %.
 
+Nor does it repeat on the same kind with the same seeds. Stop 31 ran this model's command
+again on the Intel Xeon kind with AMX (2 cores, bfloat16, seed 20261125, data seed 2,
+generator unchanged since e6da753), on a fresh machine: `time make train-ocr
+TRAIN_ARGS="--no-install --out var/repro --budget-minutes 0 --plates 132500"` (the budget
+off, so that it draws as many plates with the same seeds) took 69.4 min wall, installing
+the training venv and fonts included; val by epoch 13.5, 70.3, 81.5, 85.9, 86.6, 88.4,
+88.9, 89.8, 90.2, 89.8 %. Scored by `python -m anpr.training.evaluate --single` next to
+this model (int8 92.1 % synthetic re-read, 89.7 % single, dev 95.1 % either way; float
+92.3 %, 90.2 %, dev 95.1 % and 93.4 % single), it read int8 91.9 % synthetic (90.2 %
+single) and dev 93.4 % (91.8 % single), float 92.5 % and dev 91.8 %: the same on
+synthetic plates, one dev plate fewer (LEF195266, FDA13651, LEB097545 and BCV294 misread).
+Training is not bit-repeatable here (oneDNN's threaded bfloat16 maths: epoch 0 read
+13.5 % against 9.5 %). Stop 31 also trained one `finetune` round from this model (data seed
+41, 40,000 plates, 8 epochs, 18.2 min each), once on the generator as it is and once with
+Punjab characters drawn centred in equal cells 40 % of the time (branch exp-cells3, for
+the narrow W of dev 12.jpg, read LMK4549): dev 96.7 % and 95.1 % re-read, 91.8 % single
+each, synthetic 92.0 % and 92.2 % (89.9 % and 90.6 % single). Within a plate or two of this
+model either way; the cells round still read LMK4549, the plain one read it right. Neither
+shipped.
+
 Earlier models. Stops 12-23 shipped a model trained on a lent H200 (`gpu` recipe, 439 s
 and 270 s of device calls), then fine-tuned in four rounds of fresh plates on 2-core
 machines (`--recipe finetune`, 8,677 s), synthetic 90.4 % and dev 95.1 % when it
