@@ -53,13 +53,14 @@ the training venv and fonts included; val by epoch 13.5, 70.3, 81.5, 85.9, 86.6,
 88.9, 89.8, 90.2, 89.8 %. Scored by `python -m anpr.training.evaluate --single` next to
 this model (int8 92.1 % synthetic re-read, 89.7 % single, dev 95.1 % either way; float
 92.3 %, 90.2 %, dev 95.1 % and 93.4 % single), it read int8 91.9 % synthetic (90.2 %
-single) and dev 93.4 % (91.8 % single), float 92.5 % and dev 91.8 %: the same on
+single) and dev 93.4 % (91.8 % single), float 92.5 % and dev 91.8 % re-read: the same on
 synthetic plates, one dev plate fewer (LEF195266, FDA13651, LEB097545 and BCV294 misread).
-Training is not bit-repeatable here (oneDNN's threaded bfloat16 maths: epoch 0 read
-13.5 % against 9.5 %). Stop 31 also trained one `finetune` round from this model (data seed
-41, 40,000 plates, 8 epochs, 18.2 min each), once on the generator as it is and once with
-Punjab characters drawn centred in equal cells 40 % of the time (branch exp-cells3, for
-the narrow W of dev 12.jpg, read LMK4549): dev 96.7 % and 95.1 % re-read, 91.8 % single
+Training is not bit-repeatable here: epoch 0 read 13.5 % against 9.5 % (not traced;
+threaded bfloat16 sums are the likely cause). Stop 31 also trained two `finetune` rounds from this model (data
+seed 41, 40,000 plates, 8 epochs), one on the generator as it is (18.5 min) and one with
+Punjab characters drawn centred in equal cells 40 % of the time, wide ones squeezed to
+78-92 % of the pitch (18.2 min; for the narrow W of dev 12.jpg, read LMK4549; the
+generator change was not merged): dev 96.7 % and 95.1 % re-read, 91.8 % single
 each, synthetic 92.0 % and 92.2 % (89.9 % and 90.6 % single). Within a plate or two of this
 model either way; the cells round still read LMK4549, the plain one read it right. Neither
 shipped.
