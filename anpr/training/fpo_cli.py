@@ -34,8 +34,43 @@ def _float32_head(keras) -> None:
     VocabularyProjection.__init__ = init_float32  # type: ignore[method-assign]
 
 
+# Every epoch's weights (the EMA ones: the library's SwapEMAWeights has swapped them in by
+# then) are kept as epoch-NN.weights.h5 beside last.keras, so that the weights of the last
+# epochs can be averaged afterwards (train.average_epochs). Saving changes nothing in the run.
+EPOCH_WEIGHTS = "epoch-{epoch:02d}.weights.h5"
+
+
+def _keep_epoch_weights(keras) -> None:
+    fit = keras.Model.fit
+
+    def fit_keeping(self, *args, **kwargs):
+        callbacks = list(kwargs.get("callbacks") or [])
+        last = next(
+            (
+                c
+                for c in callbacks
+                if isinstance(c, keras.callbacks.ModelCheckpoint)
+                and str(c.filepath).endswith("last.keras")
+            ),
+            None,
+        )
+        if last is not None:  # placed after the EMA swap, like the library's checkpoints
+            run_dir = os.path.dirname(str(last.filepath))
+            callbacks.append(
+                keras.callbacks.ModelCheckpoint(
+                    os.path.join(run_dir, EPOCH_WEIGHTS), save_weights_only=True
+                )
+            )
+            kwargs["callbacks"] = callbacks
+        return fit(self, *args, **kwargs)
+
+    keras.Model.fit = fit_keeping  # type: ignore[method-assign]
+
+
 def main() -> None:
     import keras
+
+    _keep_epoch_weights(keras)
 
     if os.environ.get("ANPR_TRAIN_JIT") == "1":
         compile_model = keras.Model.compile

@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from itertools import pairwise
@@ -440,6 +440,54 @@ def make_portable(run_dir: Path, model_config: Path, plate_config: Path) -> Path
     return target
 
 
+def mean_weights(snapshots: Iterable[list[np.ndarray]]) -> list[np.ndarray]:
+    """The element-wise mean of several snapshots of one model's weights (summed in float64);
+    anything not floating point (a counter, a seed) is the last snapshot's own."""
+    total: list[np.ndarray] = []
+    last: list[np.ndarray] = []
+    n = 0
+    for last in snapshots:
+        total = total or [np.zeros(w.shape, np.float64) for w in last]
+        if len(last) != len(total):
+            raise ValueError(f"snapshot {n} has {len(last)} weights, the first {len(total)}")
+        for t, w in zip(total, last, strict=True):
+            t += w
+        n += 1
+    if not n:
+        raise ValueError("no weights to average")
+    return [
+        (t / n).astype(w.dtype) if np.issubdtype(w.dtype, np.floating) else w
+        for t, w in zip(total, last, strict=True)
+    ]
+
+
+def average_epochs(
+    run_dir: Path, last: int, model_config: Path, plate_config: Path, target: Path
+) -> Path:
+    """A model whose weights are the mean of the last `last` epochs' weights of run_dir
+    (the epoch-NN.weights.h5 that fpo_cli keeps), saved to target without an optimizer.
+
+    The model normalizes with DyT, which keeps no running statistics, so averaged weights
+    need no recalibration pass."""
+    import keras
+
+    files = sorted(run_dir.glob("epoch-*.weights.h5"))[-last:]
+    if len(files) < last:
+        raise ValueError(f"{run_dir}: {len(files)} epochs' weights kept, {last} to average")
+    model, _ = build_keras_model(model_config, plate_config)
+
+    def epoch_weights():
+        for path in files:
+            model.load_weights(path)
+            yield model.get_weights()
+
+    model.set_weights(mean_weights(epoch_weights()))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    model.save(target)
+    print(f"averaged {[p.name for p in files]} ({keras.backend.backend()}): {target}", flush=True)
+    return target
+
+
 def export(run_dir: Path, plate_config: Path) -> Path:
     model = run_dir / PORTABLE
     if not model.exists():
@@ -658,6 +706,12 @@ def main() -> None:
         help="training maths (weights stay float32); auto: bfloat16 on CPUs with avx512_bf16 "
         "or AMX, else float32",
     )
+    parser.add_argument(
+        "--average-last",
+        type=int,
+        default=1,
+        help="export the mean of the last N epochs' weights (1: the last epoch's own)",
+    )
     args = parser.parse_args()
     from anpr.readers import cpu_flags
 
@@ -762,7 +816,11 @@ def main() -> None:
         _save_timings(args.out, timings, resumed)
         print(f"trained: {run_dir}", flush=True)
         return
-    if not (run_dir / PORTABLE).exists():
+    if args.average_last > 1:
+        average_epochs(
+            run_dir, args.average_last, args.model_config, args.plate_config, run_dir / PORTABLE
+        )
+    elif not (run_dir / PORTABLE).exists():
         # A model trained in bfloat16 saves its layers' bfloat16 policy, which would export
         # bfloat16 casts; rebuilt in float32 with its (float32) weights it exports as float32.
         make_portable(run_dir, args.model_config, args.plate_config)
@@ -785,6 +843,7 @@ def main() -> None:
         "phases": recorded,
         "n_val": N_VAL,
         "train_border": list(TRAIN_BORDER),
+        "average_last": args.average_last,
         "scale": args.scale,
         "budget_minutes": budget_s / 60 or None,
         "timings": timings,

@@ -408,3 +408,22 @@ def test_the_probe_draws_the_phase_s_first_plates_and_sizes_it(tmp_path, monkeyp
         P2, ends_by=ends_by, data=tmp_path, val_csv=tmp_path, runs=tmp_path, weights=None, args=args
     )
     assert untimed == P2  # no pace: the phase as written
+
+
+def test_the_mean_of_epoch_weights_averages_floats_and_keeps_the_last_counter():
+    snapshots = [
+        [np.array([1.0, 2.0], np.float32), np.array([[0.5]], np.float32), np.array(3, np.int64)],
+        [np.array([3.0, 6.0], np.float32), np.array([[1.5]], np.float32), np.array(7, np.int64)],
+    ]
+    mean = train.mean_weights(iter(snapshots))
+    np.testing.assert_array_equal(mean[0], [2.0, 4.0])
+    np.testing.assert_array_equal(mean[1], [[1.0]])
+    assert mean[0].dtype == np.float32
+    assert mean[2] == 7 and mean[2].dtype == np.int64
+
+
+def test_the_mean_of_no_weights_or_of_different_models_is_an_error():
+    with pytest.raises(ValueError, match="no weights"):
+        train.mean_weights(iter([]))
+    with pytest.raises(ValueError, match="snapshot 1 has 1 weights, the first 2"):
+        train.mean_weights(iter([[np.zeros(2), np.zeros(1)], [np.zeros(2)]]))
