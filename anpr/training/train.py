@@ -706,6 +706,9 @@ def main() -> None:
         help="training maths (weights stay float32); auto: bfloat16 on CPUs with avx512_bf16 "
         "or AMX, else float32",
     )
+    # Measured at stop 32 (AMD EPYC, AVX-512 BF16, from scratch): the mean of the last 2, 3
+    # or 5 epochs read the synthetic test 91.8-92.7 % and the dev set 85.2-86.9 %, the last
+    # epoch alone 92.3 % and 86.9 %: the cosine decay and the EMA already average. Off.
     parser.add_argument(
         "--average-last",
         type=int,
