@@ -1,5 +1,5 @@
-"""fast-plate-ocr's training CLI with two switches the library lacks, keeping every epoch's
-weights (EPOCH_WEIGHTS).
+"""fast-plate-ocr's training CLI with two switches the library lacks; it also keeps every
+epoch's weights (EPOCH_WEIGHTS).
 
 ANPR_TRAIN_JIT=1 compiles Keras' train step: fast-plate-ocr compiles its model with
 jit_compile=False, which on Keras' jax backend means an uncompiled (eager) step: fine on

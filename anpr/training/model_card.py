@@ -66,16 +66,16 @@ model either way; the cells round still read LMK4549, the plain one read it righ
 shipped.
 
 Stop 32 ran the same command on the AMD EPYC kind with AVX-512 VNNI and BF16 (no AMX;
-2 cores, bfloat16, same seeds, generator unchanged), on a fresh machine: 85.9 min wall
-(installing the training venv and fonts included; 99-102 ms a step of 32 against 77 ms on
-the AMX kind); val by epoch 9.5, 67.9, 80.9, 84.5, 85.9, 87.9, 88.5, 89.2, 89.6, 89.7 %.
+2 cores, bfloat16, same seeds, generator unchanged), on a fresh checkout: 85.9 min wall
+(the training venv and fonts installed just before, not timed; p2 5,096 s against the
+shipped run's 4,292 s for the same plates and epochs); val by epoch 9.5, 67.9, 80.9, 84.5, 85.9, 87.9, 88.5, 89.2, 89.6, 89.7 %.
 It read int8 92.3 % synthetic (91.0 % single) and dev 86.9 % (78.7 % single), float
 92.4 % and dev 86.9 %; best with a wider reader border (dev single 80.3, 82.0, 78.7, 90.2,
 90.2 % at 0, 1.5, 3, 4.5, 6 %), like the stop-25 runs on this kind. Most of its dev misreads
 are in the small Punjab year (LEE082492 read LEE002492 twice, LEC191050, LEB079326,
 LE177178), besides LMK4549, LE195266, LEB00754 and BCV2941. So far every from-scratch run
-on this kind read the dev set 86.9-90.2 % and both on the AMX kind 93.4-95.1 %, with the
-synthetic test the same 92 % on both: not explained. The weights of the last 2, 3 or 5
+of this recipe on this kind read the dev set 86.9-90.2 % and those on the AMX kind
+93.4-95.1 %, with the synthetic test the same 92 % on both: not explained. The weights of the last 2, 3 or 5
 epochs averaged (`--average-last N`; every epoch's EMA weights are now kept) read the same:
 synthetic 91.8-92.7 %, dev 85.2-86.9 %; averaging is off by default.
 
