@@ -472,9 +472,9 @@ def average_epochs(
     import keras
 
     # By epoch number: epoch-100 sorts before epoch-11 by name.
-    files = sorted(
-        run_dir.glob("epoch-*.weights.h5"), key=lambda p: int(p.name.split(".")[0][6:])
-    )[-last:]
+    files = sorted(run_dir.glob("epoch-*.weights.h5"), key=lambda p: int(p.name.split(".")[0][6:]))[
+        -last:
+    ]
     if len(files) < last:
         raise ValueError(f"{run_dir}: {len(files)} epochs' weights kept, {last} to average")
     model, _ = build_keras_model(model_config, plate_config)
